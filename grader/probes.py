@@ -99,3 +99,38 @@ class Backend(Protocol):
 
     def pods(self) -> list[Any]:
         """The pods the cluster runs now (grader.model.objects.Pod), with IPs and nodes."""
+
+
+AGNHOST_BIN = "/agnhost"
+
+
+def kubectl_for(probe: Probe) -> str:
+    """The kubectl command that runs this probe on a live cluster, for the learner to reproduce it."""
+    if isinstance(probe, Connect):
+        ns, _, pod = probe.src.partition("/")
+        return (
+            f"kubectl exec -n {ns} {pod} -- {AGNHOST_BIN} connect {probe.host}:{probe.port} "
+            f"--timeout=1s --protocol={probe.protocol.lower()}"
+        )
+    if isinstance(probe, Resolve):
+        ns, _, pod = probe.src.partition("/")
+        return f"kubectl exec -n {ns} {pod} -- nslookup {probe.name}"
+    if isinstance(probe, ClientIP):
+        ns, _, pod = probe.src.partition("/")
+        return f"kubectl exec -n {ns} {pod} -- wget -qO- -T 2 http://{probe.host}:{probe.port}/clientip"
+    if isinstance(probe, Http):
+        scheme = "https" if probe.tls else "http"
+        if probe.via == "ingress":
+            addr = "$(kubectl get ingress -A -o jsonpath='{.items[0].status.loadBalancer.ingress[0].ip}')"
+            port = probe.port or (443 if probe.tls else 80)
+        elif probe.via == "nodeport":
+            addr = "localhost"
+            port = probe.port
+        else:
+            ns, _, svc = probe.via.split(":", 1)[1].partition("/")
+            addr = f"$(kubectl get svc -n {ns} {svc} -o jsonpath='{{.status.loadBalancer.ingress[0].ip}}')"
+            port = probe.port or 80
+        resolve = f"--resolve {probe.host}:{port}:{addr} " if probe.tls else f"-H 'Host: {probe.host}' "
+        target = f"{scheme}://{probe.host}:{port}{probe.path}" if probe.tls else f"{scheme}://{addr}:{port}{probe.path}"
+        return f"curl -sv {'-k ' if probe.tls else ''}{resolve}{target}"
+    return ""

@@ -68,6 +68,7 @@ class Pod:
     subdomain: str | None = None
     owner: str | None = None  # "Deployment/web" etc., for messages
     source: Source | None = None
+    containers: list[dict[str, Any]] = field(default_factory=list)  # raw container specs (image, args): listeners
 
     @property
     def key(self) -> str:

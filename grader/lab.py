@@ -1,0 +1,242 @@
+"""The Lab: manifests applied to a backend, and the verbs checks and notebook cells use.
+
+    lab = Lab.open(["exercises/lesson2/fixtures", "work/lesson2"], namespace="lesson2")
+    r = lab.connect("client", "my-service", 80)
+    lab.expect(r, True, "client reaches my-service:80")
+
+The same calls work on the simulator and on a live cluster; a check never asks which one it is on.
+On both, the simulator's World of the applied manifests is kept in `lab.world`, so a failed live
+probe is explained with the simulator's trace and diagnosis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.checks import CheckFailed, SetupError
+from grader.probes import Backend, ClientIP, Connect, Http, Probe, Resolve, Result
+
+
+@dataclass
+class Reachability:
+    """A truth table: rows are sources, columns are destinations, for one port and protocol.
+
+    Printed as the upstream e2e tests print it: `.` allowed, `X` blocked; differing cells are
+    shown as the observed value in a marked form (`!.` / `!X`).
+    """
+
+    sources: list[str]
+    targets: list[str]
+    port: int
+    protocol: str
+    expected: dict[tuple[str, str], bool]
+    observed: dict[tuple[str, str], bool] = field(default_factory=dict)
+    results: dict[tuple[str, str], Result] = field(default_factory=dict)
+
+    def differences(self) -> list[tuple[str, str]]:
+        return [k for k, v in self.expected.items() if k in self.observed and self.observed[k] != v]
+
+    def render(self, which: str = "observed") -> str:
+        table = self.observed if which == "observed" else self.expected
+        width = max([len(s) for s in self.sources + self.targets] + [4])
+        diffs = set(self.differences()) if which == "observed" else set()
+        head = " " * width + " " + " ".join(t.rjust(width) for t in self.targets)
+        lines = [f"{which} ({self.protocol}/{self.port}; . allowed, X blocked, ! differs from expected):", head]
+        for s in self.sources:
+            cells = []
+            for t in self.targets:
+                v = table.get((s, t))
+                mark = "?" if v is None else ("." if v else "X")
+                if (s, t) in diffs:
+                    mark = "!" + mark
+                cells.append(mark.rjust(width))
+            lines.append(s.rjust(width) + " " + " ".join(cells))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:  # notebooks show the table coloured
+        from grader.report import reachability_html
+
+        return reachability_html(self)
+
+
+class Lab:
+    """Manifests applied to a backend, with verbs for probing them."""
+
+    def __init__(self, backend: Backend, manifests: list[Any], namespace: str, *, namespace_map: dict[str, str] | None = None) -> None:
+        from grader.model.workloads import build_world
+
+        self.backend = backend
+        self.manifests = manifests
+        self.namespace = namespace
+        self.namespace_map = dict(namespace_map or {})
+        self.world = build_world(manifests)
+
+    # -- construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        paths: Iterable[str | Path],
+        *,
+        namespace: str,
+        backend: Backend | str = "sim",
+        enforce_policy: bool = True,
+    ) -> "Lab":
+        """Load manifests from files/directories, apply them to a backend ("sim", "live" or an object)."""
+        from grader.manifests import ManifestError, load
+
+        try:
+            manifests = load(list(paths), namespace=namespace)
+        except ManifestError as e:
+            raise SetupError(str(e)) from None
+        if isinstance(backend, str):
+            backend = make_backend(backend, enforce_policy=enforce_policy)
+        backend.apply(manifests)
+        lab = cls(backend, manifests, namespace)
+        return lab
+
+    # -- names ----------------------------------------------------------------------------------
+
+    def ns(self, name: str | None = None) -> str:
+        """The real namespace for a lesson namespace name (a workshop may prefix it per learner)."""
+        name = name or self.namespace
+        return self.namespace_map.get(name, name)
+
+    def pod_ref(self, ref: str) -> str:
+        """"client" -> "<lesson ns>/client"; "other/x" -> "<mapped other>/x"."""
+        if "/" in ref:
+            ns, _, name = ref.partition("/")
+            return f"{self.ns(ns)}/{name}"
+        return f"{self.ns()}/{ref}"
+
+    # -- verbs ----------------------------------------------------------------------------------
+
+    def run(self, probes: Sequence[Probe]) -> list[Result]:
+        return self.backend.run(list(probes))
+
+    def connect(self, src: str, host: str, port: int, protocol: str = "TCP") -> Result:
+        """Connect from pod `src` to host:port (an IP, or a DNS name resolved from `src`)."""
+        return self.run([Connect(self.pod_ref(src), host, int(port), protocol.upper())])[0]
+
+    def resolve(self, src: str, name: str) -> Result:
+        """Resolve `name` as pod `src` would (its search list, ndots:5)."""
+        return self.run([Resolve(self.pod_ref(src), name)])[0]
+
+    def client_ip(self, src: str, host: str, port: int) -> Result:
+        """Which source IP an agnhost netexec server at host:port sees for a request from `src`."""
+        return self.run([ClientIP(self.pod_ref(src), host, int(port))])[0]
+
+    def http(self, via: str, host: str, path: str = "/", *, tls: bool = False, port: int | None = None) -> Result:
+        """An HTTP(S) request from outside the cluster (see grader.probes.Http for `via`)."""
+        return self.run([Http(via, host, path, port, tls)])[0]
+
+    def pods(self, selector: dict[str, str] | None = None, namespace: str | None = None) -> list[Any]:
+        """Pods the backend runs (optionally those in a namespace whose labels include `selector`)."""
+        ns = self.ns(namespace) if namespace else None
+        out = []
+        for p in self.backend.pods():
+            if ns and p.namespace != ns:
+                continue
+            if selector and any(p.labels.get(k) != v for k, v in selector.items()):
+                continue
+            out.append(p)
+        return out
+
+    def reachability(
+        self,
+        sources: Sequence[str],
+        targets: Sequence[str],
+        port: int,
+        expected: dict[tuple[str, str], bool] | bool,
+        protocol: str = "TCP",
+    ) -> Reachability:
+        """Probe every source pod to every target pod's IP on `port` and fill a truth table.
+
+        `expected` is a full table keyed by (source, target) as given, or one bool for every cell.
+        """
+        srcs = [self.pod_ref(s) for s in sources]
+        tgts = [self.pod_ref(t) for t in targets]
+        exp = {(s, t): (expected if isinstance(expected, bool) else expected[(a, b)]) for s, a in zip(srcs, sources) for t, b in zip(tgts, targets)}
+        ips = {p.key: p.ip for p in self.backend.pods()}
+        missing = [t for t in tgts if t not in ips] + [s for s in srcs if s not in ips]
+        if missing:
+            raise CheckFailed(
+                "every pod of the table exists",
+                f"no pod named {', '.join(sorted(set(missing)))}",
+                hints=["the course fixtures create these pods; do not rename or delete them"],
+            )
+        pairs = [(s, t) for s in srcs for t in tgts]
+        table = Reachability(srcs, tgts, port, protocol, exp)
+        for key, res in zip(pairs, self.run([Connect(s, ips[t], port, protocol) for s, t in pairs])):
+            table.observed[key] = res.ok
+            table.results[key] = res
+        return table
+
+    # -- expectations ---------------------------------------------------------------------------
+
+    def expect(self, result: Result, ok: bool, what: str, *, hints: Sequence[str] = ()) -> Result:
+        """Fail the task unless the probe's outcome is `ok`. `what` says the expectation in words."""
+        if result.ok == ok:
+            return result
+        observed = _describe(result)
+        raise CheckFailed(
+            what if ok else f"{what} (must be refused or blocked)",
+            observed,
+            evidence=result.evidence,
+            hints=list(hints) + list(result.data.get("hints", [])),
+            kubectl=[result.kubectl],
+        )
+
+    def expect_table(self, table: Reachability, what: str, *, hints: Sequence[str] = ()) -> Reachability:
+        """Fail unless the observed truth table equals the expected one; print both, differences marked."""
+        diffs = table.differences()
+        if not diffs:
+            return table
+        evidence: list[str] = []
+        kubectl: list[str] = []
+        extra_hints: list[str] = []
+        for s, t in diffs[:6]:
+            r = table.results[(s, t)]
+            want = "allowed" if table.expected[(s, t)] else "blocked"
+            got = "BLOCKED" if want == "allowed" else "ALLOWED"
+            evidence.append(f"Expected {want} connection {s} -> {t} ({table.protocol}/{table.port}) was instead {got}")
+            evidence += [f"  {e}" for e in r.evidence]
+            kubectl.append(r.kubectl)
+            extra_hints += r.data.get("hints", [])
+        raise CheckFailed(
+            what,
+            f"{len(diffs)} of {len(table.expected)} connections differ from the expected table",
+            evidence=evidence,
+            hints=list(hints) + extra_hints,
+            kubectl=kubectl,
+            table=table.render("expected") + "\n\n" + table.render("observed"),
+        )
+
+
+def _describe(result: Result) -> str:
+    probe = result.probe
+    if isinstance(probe, Connect):
+        target = f"{probe.src} -> {probe.host}:{probe.port}/{probe.protocol}"
+    elif isinstance(probe, Resolve):
+        target = f"lookup of {probe.name} from {probe.src}"
+    elif isinstance(probe, ClientIP):
+        target = f"{probe.src} -> http://{probe.host}:{probe.port}/clientip"
+    else:
+        target = f"{'https' if probe.tls else 'http'}://{probe.host}{probe.path} via {probe.via}"
+    return f"{target}: {result.verdict}"
+
+
+def make_backend(name: str, *, enforce_policy: bool = True, **options: Any) -> Backend:
+    """A backend by name: "sim" (the simulator) or "live" (the course cluster)."""
+    if name == "sim":
+        from grader.backends.sim import SimBackend
+
+        return SimBackend(enforce_policy=enforce_policy)
+    if name == "live":
+        from grader.backends.live import LiveBackend
+
+        return LiveBackend(**options)
+    raise ValueError(f"unknown backend {name!r}: use 'sim' or 'live'")
