@@ -1,0 +1,445 @@
+"""The `grade` command.
+
+    grade lessonN [--live|--sim] [--solution] [-k TASK] [--json FILE] [--junit FILE]
+    grade all | list | reset lessonN | hint lessonN [TASK]
+    grade sim matrix|resolve|route|connect PATH...
+    grade cluster up|down|status|doctor|preload
+    grade tls-cert --host HOST [--out DIR]
+
+Exit status: 0 when everything asked for passed, 1 when a task failed, 2 for bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one short message, exit status 2."""
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+# -- grade sim ------------------------------------------------------------------------------------
+
+
+def _load_world(paths: list[str], namespace: str, enforce_policy: bool = True):
+    from grader.manifests import ManifestError, load
+    from grader.model.workloads import build_world
+
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or folder")
+    try:
+        manifests = load([Path(p) for p in paths], namespace=namespace)
+    except ManifestError as e:
+        raise UsageError(str(e)) from None
+    return build_world(manifests, enforce_policy=enforce_policy)
+
+
+def _pod(world, ref: str):
+    if "/" not in ref:
+        raise UsageError(f"--from {ref!r}: give the pod as NAMESPACE/POD")
+    pod = world.pod(ref)
+    if pod is None:
+        names = ", ".join(p.key for p in world.pods if not p.namespace.startswith("kube-"))[:400]
+        raise UsageError(f"no pod {ref} in these manifests (pods: {names or 'none'})")
+    return pod
+
+
+def cmd_sim_matrix(args: argparse.Namespace) -> int:
+    from grader.model import policy
+    from grader.model.system import is_system_namespace
+
+    world = _load_world(args.paths, args.namespace, not args.no_policy)
+    pods = [p for p in world.pods if not is_system_namespace(p.namespace)]
+    cells = policy.matrix(world, pods)
+    if args.json:
+        print(json.dumps([{"from": c.src, "to": c.dst, "port": c.port, "protocol": c.protocol, "allowed": c.allowed} for c in cells], indent=1))
+        return EXIT_OK
+    if not cells:
+        print("no pod declares a container port: nothing to tabulate")
+        return EXIT_OK
+    for port, proto in sorted({(c.port, c.protocol) for c in cells}):
+        print(policy.format_matrix(cells, port, proto))
+        print()
+    if not world.cni_enforces_policy:
+        print("(--no-policy: modelled a CNI that does not enforce NetworkPolicy, such as Flannel)")
+    return EXIT_OK
+
+
+def cmd_sim_resolve(args: argparse.Namespace) -> int:
+    from grader.model.connect import lookup
+
+    world = _load_world(args.paths, args.namespace)
+    src = _pod(world, args.src)
+    lk = lookup(world, src, args.name)
+    a = lk.answer
+    out = {"name": args.name, "fqdn": a.fqdn, "type": a.type, "answers": a.answers, "service": a.service, "pods": a.pods, "cname": a.cname}
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return EXIT_OK
+    answers = ", ".join(a.answers) or "-"
+    print(f"{args.name} from {src.key}: {a.type} {answers}" + (f" (Service {a.service})" if a.service else ""))
+    for line in lk.trace:
+        print(f"  {line}")
+    for h in lk.hints:
+        print(f"  hint: {h}")
+    return EXIT_OK
+
+
+def cmd_sim_route(args: argparse.Namespace) -> int:
+    from grader.model import ingress
+
+    world = _load_world(args.paths, args.namespace)
+    r = ingress.route(world, args.host, args.path, args.scheme)
+    out = {"service": r.service, "port": r.port, "status": r.status if r.service is None else r.status, "tls_secret": r.tls_secret, "ingress": r.ingress}
+    if r.service is None and out["status"] is None:
+        out["status"] = 404
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return EXIT_OK
+    target = f"Service {r.service} port {r.port}" if r.service else f"HTTP {out['status']}"
+    print(f"{args.scheme}://{args.host}{args.path} -> {target}" + (f" (Ingress {r.ingress})" if r.ingress else ""))
+    for line in r.trace + [f"problem: {p}" for p in r.problems]:
+        print(f"  {line}")
+    return EXIT_OK
+
+
+def cmd_sim_connect(args: argparse.Namespace) -> int:
+    from grader.model.connect import connect
+
+    world = _load_world(args.paths, args.namespace, not args.no_policy)
+    src = _pod(world, args.src)
+    host, sep, port = args.to.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise UsageError(f"--to {args.to!r}: give HOST:PORT, e.g. my-service:80 or 10.244.1.5:8080")
+    c = connect(world, src, host, int(port), args.protocol.upper())
+    if args.json:
+        print(
+            json.dumps(
+                {"from": src.key, "to": args.to, "protocol": args.protocol.upper(), "verdict": c.verdict, "allowed": c.ok, "endpoint": c.endpoint, "service": c.service, "trace": c.trace, "hints": c.hints},
+                indent=1,
+            )
+        )
+    else:
+        print(f"{src.key} -> {args.to}/{args.protocol.upper()}: {c.verdict}")
+        for line in c.trace:
+            print(f"  {line}")
+        for h in c.hints:
+            print(f"  hint: {h}")
+    return EXIT_OK
+
+
+# -- lessons ----------------------------------------------------------------------------------------
+
+
+def _choose_backend(args: argparse.Namespace, console: Console) -> tuple[str, dict[str, Any]]:
+    options: dict[str, Any] = {}
+    if getattr(args, "context", None):
+        options["context"] = args.context
+    if args.sim:
+        return "sim", options
+    try:
+        from grader.backends.live import live_backend_available
+    except ImportError:  # the live backend is optional at import time
+        live_backend_available = None
+    if live_backend_available is None:
+        if args.live:
+            raise UsageError("the live backend is not installed in this checkout")
+        console.print("[dim]Grading on the simulator (no live backend available). For live grading: `grade cluster up`.[/]")
+        return "sim", options
+    ok, reason = live_backend_available(options.get("context"))
+    if ok:
+        if not args.live:
+            console.print("[dim]Grading live on the course cluster (use --sim for the simulator).[/]")
+        return "live", options
+    if args.live:
+        raise UsageError(f"--live: the course cluster is not reachable: {reason}. Start it with `grade cluster up`.")
+    console.print(f"[dim]Grading on the simulator: {reason}. For live grading with real packets: `grade cluster up`, then grade again.[/]")
+    return "sim", options
+
+
+def _grade_one(lesson_id: str, args: argparse.Namespace, console: Console) -> Any:
+    from grader.lessons import ensure_workspace, load_lesson, record_result
+    from grader.report import print_report
+    from grader.runner import grade_lesson
+
+    lesson = load_lesson(lesson_id)
+    manifests = [Path(p) for p in (args.manifests or [])] or None
+    if not manifests and not args.solution:
+        ws, created = ensure_workspace(lesson)
+        if created:
+            console.print(f"Your files for {lesson.id} are in [bold]{ws}[/] (copied from the starter): edit them, then run `grade {lesson.id}` again.")
+    backend, options = _choose_backend(args, console)
+    console.print(f"[bold]{lesson.id}: {lesson.title}[/]" + (" (reference solution)" if args.solution else ""))
+    report = grade_lesson(
+        lesson,
+        manifests,
+        backend=backend,
+        solution=args.solution,
+        keyword=args.k,
+        junit=Path(args.junit) if args.junit else None,
+        backend_options=options,
+    )
+    print_report(report, console, verbose=args.verbose)
+    if not args.solution and not manifests:
+        record_result(report)
+    return report
+
+
+def cmd_lesson(args: argparse.Namespace) -> int:
+    console = _console()
+    if getattr(args, "break_scenario", None):
+        return _break(args, console)
+    report = _grade_one(args.lesson, args, console)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
+    if report.setup_error:
+        return EXIT_USAGE
+    if not report.passed:
+        console.print(f"Next: fix the first failing task, or ask for a hint: `grade hint {report.lesson} {report.failed_ids()[0] if report.failed_ids() else ''}`".rstrip())
+    return EXIT_OK if report.passed else EXIT_FAILED
+
+
+def _break(args: argparse.Namespace, console: Console) -> int:
+    try:
+        from grader import scenarios
+    except ImportError:
+        raise UsageError("break scenarios are not available in this checkout") from None
+    known = {s.id: s for s in scenarios.list_scenarios()}
+    if args.break_scenario not in known:
+        raise UsageError(f"no scenario {args.break_scenario!r}; scenarios: {', '.join(sorted(known))}")
+    from grader.lessons import load_lesson
+
+    lesson = load_lesson(args.lesson)
+    scenario = known[args.break_scenario]
+    scenarios.break_scenario(scenario.id, lesson.workspace())
+    console.print(f"[bold]Scenario {scenario.id}:[/] {scenario.title}")
+    symptom = getattr(scenario, "symptom", None)
+    if symptom:
+        console.print(f"Symptom: {symptom}")
+    console.print(f"The broken system is in {lesson.workspace()} (your previous files were backed up). Find the fault, fix it there, then run `grade {lesson.id}`. Stuck? `grade hint {lesson.id} {scenario.id}`.")
+    return EXIT_OK
+
+
+def cmd_all(args: argparse.Namespace) -> int:
+    from grader.lessons import list_lessons
+
+    console = _console()
+    args.k = None
+    reports = [_grade_one(lesson.id, args, console) for lesson in list_lessons()]
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.as_dict() for r in reports], indent=2), encoding="utf-8")
+    if not reports:
+        raise UsageError("no lessons found under exercises/")
+    return EXIT_OK if all(r.passed for r in reports) else EXIT_FAILED
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from grader.lessons import list_lessons, read_progress
+
+    progress = read_progress()["lessons"]
+    table = Table(title="Lessons")
+    for col in ("lesson", "title", "tasks", "last result"):
+        table.add_column(col)
+    for lesson in list_lessons():
+        entry = progress.get(lesson.id, {})
+        tasks = lesson.tasks()
+        results = entry.get("tasks", {})
+        lines = []
+        for tid, title in tasks:
+            mark = {True: "[green]pass[/]", False: "[red]fail[/]"}.get(results.get(tid), "[dim]-[/]")
+            lines.append(f"{mark} {tid}")
+        last = entry.get("last_run")
+        summary = f"{sum(1 for t, _ in tasks if results.get(t))}/{len(tasks)} on {entry.get('backend')} at {last}" if last else "not graded yet"
+        table.add_row(lesson.id, lesson.title, "\n".join(lines), summary)
+    _console().print(table)
+    return EXIT_OK
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    from grader.lessons import load_lesson, reset_workspace
+
+    lesson = load_lesson(args.lesson)
+    ws = lesson.workspace()
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"`grade reset {lesson.id}` replaces {ws} with the starter files; add --yes to confirm")
+        answer = input(f"Replace your files in {ws} with the starter files? A backup is kept. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing changed.")
+            return EXIT_OK
+    backup = reset_workspace(lesson)
+    print(f"{ws} now holds the starter files." + (f" Your previous files are in {backup}." if backup else ""))
+    return EXIT_OK
+
+
+def cmd_hint(args: argparse.Namespace) -> int:
+    from grader.lessons import load_lesson, next_hint, read_progress
+
+    lesson = load_lesson(args.lesson)
+    task = args.task
+    if task is None:
+        results = read_progress()["lessons"].get(lesson.id, {}).get("tasks", {})
+        failing = [t for t, _ in lesson.tasks() if results.get(t) is False] or [t for t, _ in lesson.tasks() if not results.get(t)]
+        candidates = [t for t in failing if t in lesson.hints] or list(lesson.hints)
+        if not candidates:
+            raise UsageError(f"{lesson.id} has no hints")
+        task = candidates[0]
+    elif task not in lesson.hints and f"test_{task}" in lesson.hints:
+        task = f"test_{task}"
+    level, text = next_hint(lesson, task)
+    total = len(lesson.hints[task])
+    print(f"{lesson.id} {task}, hint {level} of {total}: {text}")
+    if level < total:
+        print(f"(run the same command again for a more specific hint)")
+    return EXIT_OK
+
+
+def cmd_tls_cert(args: argparse.Namespace) -> int:
+    try:
+        from grader.tlsgen import write_tls_secret
+    except ImportError:
+        raise UsageError("the TLS helper is not available in this checkout") from None
+    path = write_tls_secret(args.host, Path(args.out))
+    print(f"wrote {path} (a kubernetes.io/tls Secret for {', '.join(args.host)}) and the PEM files beside it")
+    return EXIT_OK
+
+
+# -- parser -----------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grade", description="Grade the k8s-netcourse exercises, live on kind or on the simulator.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def grading_options(sp: argparse.ArgumentParser) -> None:
+        g = sp.add_mutually_exclusive_group()
+        g.add_argument("--live", action="store_true", help="grade on the course cluster (fail if it is not reachable)")
+        g.add_argument("--sim", action="store_true", help="grade on the simulator")
+        sp.add_argument("--solution", action="store_true", help="grade the reference solution instead of your files")
+        sp.add_argument("--manifests", action="append", metavar="PATH", help="grade these files/folders instead of work/lessonN")
+        sp.add_argument("--json", metavar="FILE", help="write per-task results as JSON")
+        sp.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+        sp.add_argument("--context", help="kube context to grade on (default: the course cluster's)")
+        sp.add_argument("-v", "--verbose", action="store_true", help="show all evidence")
+
+    sp = sub.add_parser("lesson", help="grade one lesson (also: grade lessonN)")
+    sp.add_argument("lesson")
+    sp.add_argument("-k", metavar="TASK", help="only tasks whose name contains TASK")
+    sp.add_argument("--break", dest="break_scenario", metavar="SCENARIO", help="(lesson6) deploy a broken system to debug")
+    grading_options(sp)
+    sp.set_defaults(func=cmd_lesson)
+
+    sp = sub.add_parser("all", help="grade every lesson")
+    grading_options(sp)
+    sp.set_defaults(func=cmd_all)
+
+    sub.add_parser("list", help="lessons, tasks and your last results").set_defaults(func=cmd_list)
+
+    sp = sub.add_parser("reset", help="restore a lesson's starter files (keeps a backup)")
+    sp.add_argument("lesson")
+    sp.add_argument("--yes", action="store_true", help="do not ask")
+    sp.set_defaults(func=cmd_reset)
+
+    sp = sub.add_parser("hint", help="the next hint for a task")
+    sp.add_argument("lesson")
+    sp.add_argument("task", nargs="?")
+    sp.set_defaults(func=cmd_hint)
+
+    sp = sub.add_parser("tls-cert", help="write a self-signed certificate and a kubernetes.io/tls Secret manifest")
+    sp.add_argument("--host", action="append", required=True, help="a DNS name for the certificate (repeatable)")
+    sp.add_argument("--out", default=".", help="folder to write into (e.g. work/lesson5)")
+    sp.set_defaults(func=cmd_tls_cert)
+
+    sim = sub.add_parser("sim", help="ask the simulator about manifests (stable output for tools)")
+    simsub = sim.add_subparsers(dest="sim_command", metavar="SUBCOMMAND", required=True)
+
+    def sim_common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or folders")
+        sp.add_argument("--namespace", default="default", help="namespace for objects that name none (default: default)")
+        sp.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sp = simsub.add_parser("matrix", help="who can reach whom, per destination port")
+    sim_common(sp)
+    sp.add_argument("--no-policy", action="store_true", help="model a CNI that does not enforce NetworkPolicy (Flannel)")
+    sp.set_defaults(func=cmd_sim_matrix)
+    sp = simsub.add_parser("resolve", help="a DNS lookup from a pod")
+    sim_common(sp)
+    sp.add_argument("--from", dest="src", required=True, metavar="NS/POD")
+    sp.add_argument("--name", required=True)
+    sp.set_defaults(func=cmd_sim_resolve)
+    sp = simsub.add_parser("route", help="where the Ingress sends a request")
+    sim_common(sp)
+    sp.add_argument("--host", required=True)
+    sp.add_argument("--path", default="/")
+    sp.add_argument("--scheme", choices=("http", "https"), default="http")
+    sp.set_defaults(func=cmd_sim_route)
+    sp = simsub.add_parser("connect", help="one connection's verdict and its trace")
+    sim_common(sp)
+    sp.add_argument("--from", dest="src", required=True, metavar="NS/POD")
+    sp.add_argument("--to", required=True, metavar="HOST:PORT")
+    sp.add_argument("--protocol", default="TCP", choices=("TCP", "UDP", "SCTP", "tcp", "udp", "sctp"))
+    sp.add_argument("--no-policy", action="store_true", help="model a CNI that does not enforce NetworkPolicy (Flannel)")
+    sp.set_defaults(func=cmd_sim_connect)
+
+    try:
+        from grader.cluster.cli import add_cluster_parser
+    except ImportError:
+        pass
+    else:
+        add_cluster_parser(sub)
+    try:
+        from grader.workshop.cli import add_workshop_parser
+    except ImportError:
+        pass
+    else:
+        add_workshop_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and re.fullmatch(r"lesson\d+", argv[0]):
+        argv = ["lesson", *argv]  # `grade lesson2` is `grade lesson lesson2`
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse already printed the usage problem
+        return EXIT_USAGE if e.code else EXIT_OK
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as e:
+        print(f"grade: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("grade: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - learner errors are handled above; this is a bug of ours
+        from grader.lessons import LessonError
+
+        if isinstance(e, LessonError):
+            print(f"grade: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

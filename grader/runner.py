@@ -1,0 +1,129 @@
+"""Grade one lesson: load fixtures + the learner's manifests, apply them, run the checks with pytest."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import Any
+
+from grader.checks import LessonReport, SetupError
+from grader.lab import Lab, make_backend
+from grader.lessons import MANIFEST_SUFFIXES, Lesson, load_lesson
+
+# Files in exercise folders that describe the folder and are not manifests.
+META_FILES = {"mistake.yaml", "scenario.yaml", "lesson.yaml", "alternative.yaml"}
+
+
+def manifest_files(paths: list[Path]) -> list[Path]:
+    """Manifest files under these paths (recursive, sorted), without the exercise folders' metadata files."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(
+                f for f in p.rglob("*") if f.is_file() and f.suffix in MANIFEST_SUFFIXES and f.name not in META_FILES and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        elif p.exists():
+            out.append(p)
+        else:
+            raise SetupError(f"{p}: no such file or folder")
+    return out
+
+
+def learner_paths(lesson: Lesson, manifests: list[Path] | None, solution: bool) -> list[Path]:
+    if manifests:
+        return manifests
+    if solution:
+        return [lesson.solution]
+    from grader.lessons import ensure_workspace
+
+    ws, _ = ensure_workspace(lesson)
+    return [ws]
+
+
+def open_lab(
+    lesson: str | Lesson,
+    manifests: list[Path] | None = None,
+    *,
+    backend: str | Any = "sim",
+    solution: bool = False,
+    enforce_policy: bool = True,
+    backend_options: dict[str, Any] | None = None,
+) -> Lab:
+    """Fixtures + learner manifests loaded, checked and applied. Raises SetupError with a learner message."""
+    from grader.manifests import ManifestError, load
+
+    lesson = lesson if isinstance(lesson, Lesson) else load_lesson(lesson)
+    paths = ([lesson.fixtures] if lesson.fixtures.is_dir() else []) + learner_paths(lesson, manifests, solution)
+    files = manifest_files(paths)
+    try:
+        loaded = load(files, namespace=lesson.namespace)
+    except ManifestError as e:
+        raise SetupError(str(e)) from None
+    if isinstance(backend, str):
+        backend = make_backend(backend, enforce_policy=enforce_policy, **(backend_options or {}))
+    backend.apply(loaded)
+    return Lab(backend, loaded, lesson.namespace)
+
+
+def grade_lesson(
+    lesson: str | Lesson,
+    manifests: list[Path] | None = None,
+    *,
+    backend: str | Any = "sim",
+    solution: bool = False,
+    keyword: str | None = None,
+    enforce_policy: bool = True,
+    junit: Path | None = None,
+    backend_options: dict[str, Any] | None = None,
+) -> LessonReport:
+    """Run every task of a lesson and return the per-task report (never raises for a learner's mistake)."""
+    import pytest
+
+    from grader import pytest_plugin
+
+    lesson = lesson if isinstance(lesson, Lesson) else load_lesson(lesson)
+    backend_name = backend if isinstance(backend, str) else getattr(backend, "name", "custom")
+    report = LessonReport(lesson.id, "simulator" if backend_name == "sim" else backend_name)
+    try:
+        lab = open_lab(lesson, manifests, backend=backend, solution=solution, enforce_policy=enforce_policy, backend_options=backend_options)
+    except SetupError as e:
+        report.setup_error = str(e)
+        return report
+    report.backend = lab.backend.name
+    collector = pytest_plugin.TaskCollector()
+    args = [
+        str(lesson.test_file),
+        "-p",
+        "grader.pytest_plugin",
+        "-p",
+        "no:cacheprovider",
+        "--import-mode=importlib",
+        "-o",
+        "addopts=",
+        "--rootdir",
+        str(lesson.dir),
+        "-q",
+        "--no-header",
+        "-W",
+        "ignore::DeprecationWarning",
+    ]
+    if keyword:
+        args += ["-k", keyword]
+    if junit:
+        args += ["--junitxml", str(junit)]
+    out = io.StringIO()
+    pytest_plugin._INJECTED = (lab, collector)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = pytest.main(args)
+    finally:
+        pytest_plugin._INJECTED = None
+    order = [t for t, _ in lesson.tasks()]
+    report.tasks = sorted(collector.tasks.values(), key=lambda t: order.index(t.id) if t.id in order else len(order))
+    if not report.tasks and code not in (0, 5):
+        report.setup_error = "the lesson's checks could not run:\n" + out.getvalue()[-3000:]
+    elif not report.tasks and keyword:
+        report.setup_error = f"no task matches -k {keyword!r}; tasks: " + ", ".join(order)
+    return report
+
