@@ -230,7 +230,9 @@ def _describe(result: Result) -> str:
 
 
 def make_backend(name: str, *, enforce_policy: bool = True, **options: Any) -> Backend:
-    """A backend by name: "sim" (the simulator) or "live" (the course cluster)."""
+    """A backend by name: "sim" (the simulator), "live" (the course cluster), or "auto" (live when reachable)."""
+    if name == "auto":
+        name = "live" if live_available(options.get("context"))[0] else "sim"
     if name == "sim":
         from grader.backends.sim import SimBackend
 
@@ -240,3 +242,12 @@ def make_backend(name: str, *, enforce_policy: bool = True, **options: Any) -> B
 
         return LiveBackend(**options)
     raise ValueError(f"unknown backend {name!r}: use 'sim' or 'live'")
+
+
+def live_available(context: str | None = None) -> tuple[bool, str]:
+    """Whether the course cluster answers, and why not when it does not."""
+    try:
+        from grader.backends.live import live_backend_available
+    except ImportError as e:  # a checkout without the live backend
+        return False, f"the live backend cannot be imported ({e})"
+    return live_backend_available(context)
