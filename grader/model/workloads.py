@@ -1,0 +1,486 @@
+"""Turn loaded manifests into a simulated cluster (`World`): nodes, namespaces, pods, Services, raw objects.
+
+Pure: no I/O. The same manifests always give the same names, nodes and IPs, whatever the file order
+(objects are sorted by namespace/name before anything is allocated).
+
+The rules, each a simplification of what the course cluster (kind, 1 control-plane + 2 workers) does:
+
+- Nodes: NODE_NAMES / NODE_IPS. The control-plane carries kind's taint
+  node-role.kubernetes.io/control-plane:NoSchedule, so the scheduler puts a pod there only if it
+  tolerates that taint; `spec.nodeName` skips the scheduler (NoSchedule does not apply) and wins.
+- Workloads -> pods: Pod; Deployment (`<name>-<hash>-<suffix>`, replicas default 1, label
+  pod-template-hash); ReplicaSet (`<name>-<suffix>`); StatefulSet (`<name>-0..n-1`, hostname = pod name,
+  subdomain = spec.serviceName); DaemonSet (one pod per node it may run on: nodeSelector, plus the
+  control-plane only when tolerated); Job (min(parallelism, completions) pods, default 1). A CronJob
+  creates no pods: its Jobs only appear at schedule time, which a static model has not reached.
+  Hashes and suffixes come from a SHA-256 of the object's namespace/name, in Kubernetes' vowel-free
+  alphabet, so they look real and never change between runs.
+- Scheduling: spec.nodeName, else the nodes allowed by nodeSelector and taints; among several, pods take
+  turns round-robin in namespace/name order (so two replicas, or two pods, land on different workers).
+  Affinity and topology spread are not modelled. A pod that can go nowhere (unknown nodeName, a
+  nodeSelector no node matches) stays Pending: ip "" and ready False, as `kubectl get pods` would show.
+- Pod IPs: node i (index in NODE_NAMES) owns 10.244.i.0/24 as in kind; its pods get .2, .3, ... in
+  namespace/name order, skipping addresses given in status.podIP. hostNetwork pods use the node's IP.
+- Readiness: a Pod is ready unless status.phase is present and not Running, or status.conditions has
+  Ready "False". A workload's pods are ready unless its status.readyReplicas says fewer are: then the
+  first readyReplicas pods (in name order) are ready.
+- Services: ClusterIPs from SERVICE_CIDR unless spec.clusterIP is set ("None" = headless), chosen by
+  a hash of namespace/name (stable when other Services come and go) and never 10.96.0.1 (kubernetes)
+  or 10.96.0.10 (kube-dns). NodePorts likewise from NODEPORT_RANGE. LoadBalancer IPs as
+  cloud-provider-kind gives them: its Envoy container's address on the kind network, i.e. the next
+  free 172.18.0.x after the nodes (from .5), unless spec.loadBalancerIP or status.loadBalancer says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from grader.model.objects import (
+    CLUSTER_DNS_IP,
+    NODE_IPS,
+    NODE_NAMES,
+    NODEPORT_RANGE,
+    SERVICE_CIDR,
+    ContainerPort,
+    Namespace,
+    Node,
+    Pod,
+    Raw,
+    Service,
+    ServicePort,
+    Source,
+    World,
+)
+
+if TYPE_CHECKING:
+    from grader.manifests import Manifest
+
+CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane"
+KUBERNETES_SERVICE_IP = "10.96.0.1"
+# cloud-provider-kind's load balancer containers join the kind network after the three nodes.
+FIRST_LOAD_BALANCER_IP = "172.18.0.5"
+# Kubernetes' rand.SafeEncodeString alphabet: no vowels, no confusable characters.
+_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_WORKLOAD_KINDS = ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
+_RAW_TARGETS = {
+    "NetworkPolicy": "policies",
+    "Ingress": "ingresses",
+    "IngressClass": "ingress_classes",
+    "Secret": "secrets",
+    "Endpoints": "endpoints",
+    "EndpointSlice": "endpoints",
+}
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "local-path-storage")
+
+
+@dataclass
+class _PodPlan:
+    """A pod before scheduling and addressing."""
+
+    namespace: str
+    name: str
+    labels: dict[str, str]
+    spec: dict[str, Any]
+    status: dict[str, Any] | None = None
+    owner: str | None = None
+    source: Source | None = None
+    hostname: str | None = None
+    subdomain: str | None = None
+    ready: bool | None = None  # decided by the owner's status; None = from the pod's own status
+    node: str | None = None  # fixed by a DaemonSet
+
+
+def build_world(manifests: list[Manifest], *, enforce_policy: bool = True, include_system: bool = False) -> World:
+    """Build the simulated cluster from validated manifests (see the module docstring for every rule).
+
+    `enforce_policy=False` models a CNI that ignores NetworkPolicy (Flannel, or kindnet failing open).
+    `include_system=True` also adds what kind itself runs: the kube-system namespaces, two CoreDNS pods
+    (k8s-app=kube-dns) with the kube-dns Service at 10.96.0.10, the local-path-provisioner pod, and the
+    `kubernetes` Service at 10.96.0.1 with its EndpointSlice pointing at the API server (control-plane:6443).
+    """
+    world = World(nodes=_nodes(), cni_enforces_policy=enforce_policy)
+    ordered = sorted(manifests, key=lambda m: (m.namespace or "", m.kind, m.name))
+
+    world.namespaces = _namespaces(manifests, include_system)
+    system_plans = _system_pod_plans() if include_system else []
+    plans: list[_PodPlan] = []
+    for m in ordered:
+        if m.kind in _WORKLOAD_KINDS:
+            plans.extend(_pod_plans(m, world.nodes))
+    plans.sort(key=lambda p: (p.namespace, p.name))
+    world.pods = _place_pods(system_plans, plans, world.nodes)
+
+    services = [m for m in ordered if m.kind == "Service"]
+    world.services = _services(services, include_system)
+    if include_system:
+        world.endpoints.append(_kubernetes_endpoint_slice())
+
+    for m in manifests:  # input order: it is the apply order, which Ingress conflict rules may use
+        if m.kind in _WORKLOAD_KINDS or m.kind in ("Service", "Namespace"):
+            continue
+        raw = Raw(m.kind, m.namespace, m.name, m.obj, m.source)
+        getattr(world, _RAW_TARGETS.get(m.kind, "others")).append(raw)
+    return world
+
+
+# ------------------------------------------------------------------------------------- nodes, namespaces
+
+
+def _nodes() -> list[Node]:
+    nodes = []
+    for i, (name, ip) in enumerate(zip(NODE_NAMES, NODE_IPS)):
+        labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}
+        if i == 0:
+            labels[CONTROL_PLANE_TAINT] = ""
+            labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
+        nodes.append(Node(name, ip, labels))
+    return nodes
+
+
+def _is_control_plane(node: Node) -> bool:
+    return CONTROL_PLANE_TAINT in node.labels
+
+
+def _namespaces(manifests: list[Manifest], include_system: bool) -> dict[str, Namespace]:
+    labels: dict[str, dict[str, str]] = {"default": {}}
+    if include_system:
+        labels.update({ns: {} for ns in SYSTEM_NAMESPACES})
+    for m in manifests:
+        if m.kind == "Namespace":
+            labels[m.name] = dict((m.obj.get("metadata") or {}).get("labels") or {})
+        elif m.namespace:
+            labels.setdefault(m.namespace, {})
+    out = {}
+    for name in sorted(labels):
+        ns_labels = dict(labels[name])
+        ns_labels["kubernetes.io/metadata.name"] = name  # the API server sets it on every namespace
+        out[name] = Namespace(name, ns_labels)
+    return out
+
+
+# ------------------------------------------------------------------------------------- workloads -> pods
+
+
+def _safe_hash(text: str, length: int) -> str:
+    number = int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, len(_SAFE_ALPHABET))
+        chars.append(_SAFE_ALPHABET[digit])
+    return "".join(chars)
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _pod_plans(m: Manifest, nodes: list[Node]) -> list[_PodPlan]:
+    obj, ns, name = m.obj, m.namespace or "default", m.name
+    spec = obj.get("spec") or {}
+    if m.kind == "Pod":
+        meta = obj.get("metadata") or {}
+        return [_PodPlan(ns, name, dict(meta.get("labels") or {}), spec, obj.get("status") or {}, None, m.source,
+                         spec.get("hostname"), spec.get("subdomain"))]
+    template = spec.get("template") or {}
+    pod_spec = template.get("spec") or {}
+    labels = dict((template.get("metadata") or {}).get("labels") or {})
+    owner = f"{m.kind}/{name}"
+
+    def plan(pod_name: str, extra: dict[str, str], **kw: Any) -> _PodPlan:
+        kw.setdefault("hostname", pod_spec.get("hostname"))
+        kw.setdefault("subdomain", pod_spec.get("subdomain"))
+        return _PodPlan(ns, pod_name, {**labels, **extra}, pod_spec, None, owner, m.source, **kw)
+
+    if m.kind == "Deployment":
+        template_hash = _safe_hash(f"{ns}/{name}", 10)
+        count = _int(spec.get("replicas"), 1)
+        plans = [plan(f"{name}-{template_hash}-{_safe_hash(f'{ns}/{name}/{i}', 5)}",
+                      {"pod-template-hash": template_hash}) for i in range(count)]
+    elif m.kind == "ReplicaSet":
+        count = _int(spec.get("replicas"), 1)
+        plans = [plan(f"{name}-{_safe_hash(f'{ns}/{name}/{i}', 5)}", {}) for i in range(count)]
+    elif m.kind == "StatefulSet":
+        count = _int(spec.get("replicas"), 1)
+        plans = [plan(f"{name}-{i}", {"statefulset.kubernetes.io/pod-name": f"{name}-{i}",
+                                      "apps.kubernetes.io/pod-index": str(i)},
+                      hostname=f"{name}-{i}", subdomain=spec.get("serviceName") or None) for i in range(count)]
+    elif m.kind == "DaemonSet":
+        plans = [plan(f"{name}-{_safe_hash(f'{ns}/{name}/{node.name}', 5)}", {}, node=node.name)
+                 for node in nodes if _node_allowed(node, pod_spec)]
+    else:  # Job
+        parallelism = _int(spec.get("parallelism"), 1)
+        completions = spec.get("completions")
+        count = min(parallelism, completions) if _int(completions, -1) >= 0 else parallelism
+        plans = [plan(f"{name}-{_safe_hash(f'{ns}/{name}/{i}', 5)}",
+                      {"job-name": name, "batch.kubernetes.io/job-name": name}) for i in range(count)]
+    status = obj.get("status")
+    if isinstance(status, dict) and m.kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
+        ready_count = _int(status.get("readyReplicas", status.get("numberReady")), 0)
+        for i, p in enumerate(sorted(plans, key=lambda p: p.name)):
+            p.ready = i < ready_count
+    return plans
+
+
+def _tolerates(pod_spec: dict[str, Any], key: str, effect: str) -> bool:
+    """Whether the pod tolerates taint `key` (empty value) with this effect."""
+    for t in pod_spec.get("tolerations") or []:
+        if not isinstance(t, dict) or (t.get("effect") and t["effect"] != effect):
+            continue
+        if t.get("operator", "Equal") == "Exists":
+            if not t.get("key") or t["key"] == key:
+                return True
+        elif t.get("key") == key and not t.get("value"):
+            return True
+    return False
+
+
+def _node_allowed(node: Node, pod_spec: dict[str, Any]) -> bool:
+    """The scheduler's view: nodeSelector labels match, and the control-plane taint is tolerated."""
+    selector = pod_spec.get("nodeSelector") or {}
+    if any(node.labels.get(k) != v for k, v in selector.items()):
+        return False
+    return not _is_control_plane(node) or _tolerates(pod_spec, CONTROL_PLANE_TAINT, "NoSchedule")
+
+
+def _place_pods(system_plans: list[_PodPlan], plans: list[_PodPlan], nodes: list[Node]) -> list[Pod]:
+    """Schedule (round-robin among allowed nodes) and address pods; system pods first, on the control-plane."""
+    by_name = {n.name: n for n in nodes}
+    explicit_ips = {
+        p.status["podIP"] for p in system_plans + plans if p.status and isinstance(p.status.get("podIP"), str)
+    }
+    next_host = {n.name: 2 for n in nodes}
+    turn = 0
+    pods: list[Pod] = []
+    for plan in system_plans + plans:
+        node_name = plan.node or plan.spec.get("nodeName")
+        if not node_name:
+            allowed = [n.name for n in nodes if _node_allowed(n, plan.spec)]
+            if len(allowed) > 1:
+                node_name = allowed[turn % len(allowed)]
+                turn += 1
+            elif allowed:
+                node_name = allowed[0]
+        node = by_name.get(node_name or "")
+        host_network = bool(plan.spec.get("hostNetwork"))
+        status = plan.status or {}
+        ip = ""
+        if node is not None:
+            if host_network:
+                ip = node.ip
+            elif isinstance(status.get("podIP"), str):
+                ip = status["podIP"]
+            else:
+                ip = _next_pod_ip(nodes.index(node), next_host, node.name, explicit_ips)
+        ready = plan.ready if plan.ready is not None else _ready_from_status(status)
+        pods.append(Pod(
+            namespace=plan.namespace,
+            name=plan.name,
+            labels=plan.labels,
+            ip=ip,
+            node=node_name or "",
+            ports=_container_ports(plan.spec),
+            ready=bool(ready and ip),
+            host_network=host_network,
+            hostname=plan.hostname,
+            subdomain=plan.subdomain,
+            owner=plan.owner,
+            source=plan.source,
+        ))
+    return pods
+
+
+def _next_pod_ip(node_index: int, next_host: dict[str, int], node_name: str, taken: set[str]) -> str:
+    """The next free address of this node's /24, or "" when it is full (the pod would stay Pending)."""
+    while next_host[node_name] <= 254:
+        ip = f"10.244.{node_index}.{next_host[node_name]}"
+        next_host[node_name] += 1
+        if ip not in taken:
+            return ip
+    return ""
+
+
+def _ready_from_status(status: dict[str, Any]) -> bool:
+    phase = status.get("phase")
+    if phase is not None and phase != "Running":
+        return False
+    for condition in status.get("conditions") or []:
+        if isinstance(condition, dict) and condition.get("type") == "Ready":
+            return str(condition.get("status")) == "True"
+    return True
+
+
+def _container_ports(pod_spec: dict[str, Any]) -> list[ContainerPort]:
+    """Declared ports of the containers, and of sidecars (init containers with restartPolicy: Always)."""
+    containers = list(pod_spec.get("containers") or [])
+    containers += [c for c in pod_spec.get("initContainers") or [] if isinstance(c, dict)
+                   and c.get("restartPolicy") == "Always"]
+    ports = []
+    for c in containers:
+        if not isinstance(c, dict):
+            continue
+        for p in c.get("ports") or []:
+            if isinstance(p, dict) and isinstance(p.get("containerPort"), int):
+                ports.append(ContainerPort(p["containerPort"], p.get("protocol") or "TCP", p.get("name"),
+                                           c.get("name") or ""))
+    return ports
+
+
+# ------------------------------------------------------------------------------------- services
+
+
+def _hashed_pick(text: str, low: int, high: int, taken: set[int]) -> int:
+    """A number in [low, high] chosen by a hash of `text`, probing upward past taken ones."""
+    size = high - low + 1
+    start = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") % size
+    for step in range(size):
+        candidate = low + (start + step) % size
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    raise ValueError(f"no free value left in {low}-{high}")
+
+
+def _services(manifests: list[Manifest], include_system: bool) -> list[Service]:
+    network = ipaddress.ip_network(SERVICE_CIDR)
+    base = int(network.network_address)
+    reserved = {KUBERNETES_SERVICE_IP, CLUSTER_DNS_IP}
+    taken_ips = {int(ipaddress.ip_address(ip)) - base for ip in reserved}
+    taken_ports: set[int] = set()
+    taken_lb: set[str] = set(NODE_IPS)
+    for m in manifests:  # explicit values first, so allocation never takes them
+        spec = m.obj.get("spec") or {}
+        ip = spec.get("clusterIP")
+        if isinstance(ip, str) and ip not in ("", "None"):
+            taken_ips.add(int(ipaddress.ip_address(ip)) - base)
+        for p in spec.get("ports") or []:
+            if isinstance(p, dict) and isinstance(p.get("nodePort"), int) and p["nodePort"]:
+                taken_ports.add(p["nodePort"])
+        lb = _given_load_balancer_ip(m.obj)
+        if lb:
+            taken_lb.add(lb)
+
+    services = _system_services() if include_system else []
+    next_lb = int(ipaddress.ip_address(FIRST_LOAD_BALANCER_IP))
+    for m in manifests:
+        spec = m.obj.get("spec") or {}
+        ns, name = m.namespace or "default", m.name
+        svc_type = spec.get("type") or "ClusterIP"
+        selector = spec.get("selector")
+        # An empty selector is stored as no selector (empty maps are dropped), so it selects no pods.
+        selector = dict(selector) if isinstance(selector, dict) and selector and svc_type != "ExternalName" else None
+        cluster_ip: str | None
+        given_ip = spec.get("clusterIP")
+        if svc_type == "ExternalName" or given_ip == "None":
+            cluster_ip = None
+        elif isinstance(given_ip, str) and given_ip:
+            cluster_ip = given_ip
+        else:
+            # Skip the network address (offset 0) and the broadcast address of the range.
+            offset = _hashed_pick(f"{ns}/{name}", 1, network.num_addresses - 2, taken_ips)
+            cluster_ip = str(ipaddress.ip_address(base + offset))
+        wants_node_ports = svc_type == "NodePort" or (
+            svc_type == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts", True) is not False)
+        ports = []
+        for i, p in enumerate(spec.get("ports") or []):
+            if not isinstance(p, dict) or not isinstance(p.get("port"), int):
+                continue
+            node_port = p.get("nodePort") if isinstance(p.get("nodePort"), int) and p.get("nodePort") else None
+            if node_port is None and wants_node_ports:
+                node_port = _hashed_pick(f"{ns}/{name}/{i}", NODEPORT_RANGE[0], NODEPORT_RANGE[1], taken_ports)
+            target = p.get("targetPort")
+            ports.append(ServicePort(
+                port=p["port"],
+                target_port=target if isinstance(target, (int, str)) and target != "" else p["port"],
+                protocol=p.get("protocol") or "TCP",
+                name=p.get("name") or None,
+                node_port=node_port,
+            ))
+        lb_ip = None
+        if svc_type == "LoadBalancer":
+            lb_ip = _given_load_balancer_ip(m.obj)
+            if lb_ip is None:
+                while str(ipaddress.ip_address(next_lb)) in taken_lb:
+                    next_lb += 1
+                lb_ip = str(ipaddress.ip_address(next_lb))
+                taken_lb.add(lb_ip)
+        services.append(Service(
+            namespace=ns,
+            name=name,
+            type=svc_type,
+            selector=selector,
+            cluster_ip=cluster_ip,
+            ports=ports,
+            external_name=spec.get("externalName") if svc_type == "ExternalName" else None,
+            load_balancer_ip=lb_ip,
+            publish_not_ready=bool(spec.get("publishNotReadyAddresses")),
+            source=m.source,
+        ))
+    return services
+
+
+def _given_load_balancer_ip(obj: dict[str, Any]) -> str | None:
+    if (obj.get("spec") or {}).get("type") != "LoadBalancer":
+        return None
+    ingress = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    if ingress and isinstance(ingress[0], dict) and ingress[0].get("ip"):
+        return ingress[0]["ip"]
+    given = (obj.get("spec") or {}).get("loadBalancerIP")
+    return given if isinstance(given, str) and given else None
+
+
+# ------------------------------------------------------------------------------------- kind's own objects
+
+
+def _system_pod_plans() -> list[_PodPlan]:
+    """What a fresh kind cluster runs that the course's probes can meet: CoreDNS and local-path-provisioner."""
+    control_plane = NODE_NAMES[0]
+    template_hash = _safe_hash("kube-system/coredns", 10)
+    dns_spec = {"containers": [{"name": "coredns", "ports": [
+        {"containerPort": 53, "name": "dns", "protocol": "UDP"},
+        {"containerPort": 53, "name": "dns-tcp", "protocol": "TCP"},
+        {"containerPort": 9153, "name": "metrics", "protocol": "TCP"},
+    ]}]}
+    plans = [
+        _PodPlan("kube-system", f"coredns-{template_hash}-{_safe_hash(f'kube-system/coredns/{i}', 5)}",
+                 {"k8s-app": "kube-dns", "pod-template-hash": template_hash}, dns_spec,
+                 owner="Deployment/coredns", node=control_plane)
+        for i in range(2)
+    ]
+    provisioner_hash = _safe_hash("local-path-storage/local-path-provisioner", 10)
+    plans.append(_PodPlan(
+        "local-path-storage",
+        f"local-path-provisioner-{provisioner_hash}-{_safe_hash('local-path-storage/local-path-provisioner/0', 5)}",
+        {"app": "local-path-provisioner", "pod-template-hash": provisioner_hash},
+        {"containers": [{"name": "local-path-provisioner"}]},
+        owner="Deployment/local-path-provisioner", node=control_plane,
+    ))
+    return plans
+
+
+def _system_services() -> list[Service]:
+    return [
+        Service("default", "kubernetes", "ClusterIP", None, KUBERNETES_SERVICE_IP,
+                [ServicePort(443, 6443, "TCP", "https")]),
+        Service("kube-system", "kube-dns", "ClusterIP", {"k8s-app": "kube-dns"}, CLUSTER_DNS_IP, [
+            ServicePort(53, 53, "UDP", "dns"),
+            ServicePort(53, 53, "TCP", "dns-tcp"),
+            ServicePort(9153, 9153, "TCP", "metrics"),
+        ]),
+    ]
+
+
+def _kubernetes_endpoint_slice() -> Raw:
+    """The API server's endpoint behind the `kubernetes` Service, as the apiserver publishes it."""
+    obj = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "kubernetes", "namespace": "default",
+                     "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [NODE_IPS[0]], "conditions": {"ready": True}}],
+        "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+    }
+    return Raw("EndpointSlice", "default", "kubernetes", obj)
