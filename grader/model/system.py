@@ -1,22 +1,14 @@
-"""Objects every kind cluster has before the course adds anything: CoreDNS and two Services.
+"""Pods every kind cluster runs before the course adds anything: CoreDNS.
 
-They matter to the model: DNS lookups are UDP packets from the pod to a CoreDNS pod (so an egress
-policy can break DNS), and `kubernetes.default` always resolves.
+They matter to the model: DNS lookups are UDP packets from the pod to a CoreDNS pod, so an egress
+policy can break DNS. (The built-in Services kubernetes and kube-dns are in services.py.)
 """
 
 from __future__ import annotations
 
-from grader.model.objects import (
-    CLUSTER_DNS_IP,
-    NODE_NAMES,
-    ContainerPort,
-    Pod,
-    Service,
-    ServicePort,
-)
+from grader.model.objects import NODE_NAMES, ContainerPort, Pod
 
 KUBE_SYSTEM = "kube-system"
-KUBERNETES_SERVICE_IP = "10.96.0.1"
 DNS_PORTS = [
     ContainerPort(53, "UDP", "dns", "coredns"),
     ContainerPort(53, "TCP", "dns-tcp", "coredns"),
@@ -37,29 +29,6 @@ def coredns_pods() -> list[Pod]:
             owner="Deployment/coredns",
         )
         for suffix, ip in (("7bq2x", "10.244.0.2"), ("l9kvd", "10.244.0.3"))
-    ]
-
-
-def system_services() -> list[Service]:
-    return [
-        Service(
-            namespace="default",
-            name="kubernetes",
-            cluster_ip=KUBERNETES_SERVICE_IP,
-            selector=None,
-            ports=[ServicePort(443, 6443, "TCP", "https")],
-        ),
-        Service(
-            namespace=KUBE_SYSTEM,
-            name="kube-dns",
-            cluster_ip=CLUSTER_DNS_IP,
-            selector={"k8s-app": "kube-dns"},
-            ports=[
-                ServicePort(53, 53, "UDP", "dns"),
-                ServicePort(53, 53, "TCP", "dns-tcp"),
-                ServicePort(9153, 9153, "TCP", "metrics"),
-            ],
-        ),
     ]
 
 
