@@ -237,8 +237,8 @@ def _through_service(
     chosen.trace = trace
     chosen.hints = hints + chosen.hints
     chosen.service = svc.key
-    if not chosen.ok and sp is not None:
-        chosen.hints += _target_port_hints(world, svc, sp, [world.pod(e.pod) for e, _ in results if e.pod])
+    if chosen.verdict == "refused":
+        chosen.hints += _target_port_hints(svc, sp, [(world.pod(e.pod), e.port) for e, _ in results if e.pod])
     return chosen
 
 
@@ -273,21 +273,19 @@ def _to_pod(
     )
 
 
-def _target_port_hints(world: World, svc: Service, sp: ServicePort, pods: list[Pod | None]) -> list[str]:
+def _target_port_hints(svc: Service, sp: ServicePort, pods: list[tuple[Pod | None, int]]) -> list[str]:
     """When endpoints exist but refuse: say which port the pods really listen on."""
-    out = []
-    for pod in pods:
+    for pod, port in pods:
         if pod is None:
             continue
-        listening = [l for l in pod_listeners(pod) if l.protocol == sp.protocol]
-        if listening and not any(isinstance(sp.target_port, int) and l.port == sp.target_port for l in listening):
-            ports = ", ".join(str(l.port) for l in listening)
-            out.append(
+        listening = sorted({l.port for l in pod_listeners(pod) if l.protocol == sp.protocol})
+        if listening and port not in listening:
+            ports = ", ".join(map(str, listening))
+            return [
                 f"Service {svc.key} sends port {sp.port} to targetPort {sp.target_port}, but its pods listen on {ports}: "
                 f"set targetPort to the port the container listens on"
-            )
-            break
-    return out
+            ]
+    return []
 
 
 def _nxdomain_hints(world: World, src: Pod, name: str) -> list[str]:
