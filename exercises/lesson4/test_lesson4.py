@@ -1,0 +1,290 @@
+"""Lesson 4: NetworkPolicies."""
+
+from __future__ import annotations
+
+from grader.model.selectors import describe, matches
+
+# Expected reachability tables, written as `grade` prints them: rows are source pods, columns are
+# destination pods (a name without "ns/" is in lesson4), `.` = the connection must succeed,
+# `X` = it must be blocked.
+
+ALLOW_SPECIFIC_TRAFFIC = """
+                          my-app
+    trusted                 .
+    untrusted               X
+    lesson4-other/trusted   X
+    monitoring/prometheus   X
+"""
+
+DEFAULT_DENY_INGRESS = """
+                            db   cache
+    trusted                 X    X
+    untrusted               X    X
+    monitoring/prometheus   X    X
+    lesson4-other/other     X    X
+"""
+
+EGRESS_CLIENT = """
+                    lesson4-other/web   lesson4-other/other
+    egress-client   .                   X
+"""
+
+FROM_MONITORING = """
+                            metrics
+    monitoring/prometheus   .
+    monitoring/grafana      .
+    untrusted               X
+    lesson4-other/other     X
+"""
+
+AND_PEER = """
+                            api
+    monitoring/prometheus   .
+    monitoring/grafana      X
+    local-prometheus        X
+    untrusted               X
+"""
+
+OR_PEERS = """
+                            reports
+    monitoring/prometheus   .
+    monitoring/grafana      .
+    local-prometheus        .
+    untrusted               X
+    lesson4-other/other     X
+"""
+
+IPBLOCK_EXCEPT = """
+                            legacy
+    node-agent              .
+    trusted                 X
+    monitoring/prometheus   X
+"""
+
+PORT_RANGE = {  # port -> table
+    9000: """
+                            range-server
+    trusted                 .
+    untrusted               .
+    monitoring/prometheus   X
+""",
+    9002: """
+                            range-server
+    trusted                 .
+    untrusted               .
+    monitoring/prometheus   X
+""",
+    9003: """
+                            range-server
+    trusted                 X
+    untrusted               X
+    monitoring/prometheus   X
+""",
+}
+
+
+def test_allow_specific_traffic(lab):
+    """Only pods labelled app: trusted-app in lesson4 reach the pod labelled app: my-app on TCP 8080 (policy allow-specific-traffic)."""
+    _check_table(lab, ALLOW_SPECIFIC_TRAFFIC, 8080, "only app=trusted-app pods of lesson4 reach my-app", target_labels={"app": "my-app"})
+
+
+def test_default_deny_ingress(lab):
+    """Namespace lesson4 denies all ingress by default: no pod reaches db or cache, which no other policy opens."""
+    hints = []
+    if not any(_is_default_deny_ingress(p) for p in _policies(lab, lab.ns())):
+        hints.append(
+            "a namespace-wide default deny is one NetworkPolicy with `podSelector: {}` (every pod of the namespace), "
+            "`policyTypes: [Ingress]` and no ingress rules"
+        )
+    _check_table(lab, DEFAULT_DENY_INGRESS, 8080, "nobody reaches db or cache", hints=hints, target_labels={"app": "db"})
+
+
+def test_default_deny_egress_keeps_dns(lab):
+    """egress-client may send only DNS (to kube-dns) and TCP 8080 to lesson4-other/web: it resolves names, connects to web, and nothing else."""
+    other = lab.ns("lesson4-other")
+    egress_hints = _egress_hints(lab, {"app": "egress-client"})
+    name = f"web.{other}.svc.cluster.local"
+    r = lab.resolve("egress-client", name)
+    lab.expect(
+        r,
+        True,
+        f"egress-client resolves {name} (DNS must keep working under the egress policy)",
+        hints=egress_hints
+        + [
+            "allow egress to the kube-dns pods: namespaceSelector kubernetes.io/metadata.name: kube-system with "
+            "podSelector k8s-app: kube-dns, on port 53 for both UDP and TCP"
+        ],
+    )
+    r = lab.connect("egress-client", f"web.{other}", 8080)
+    lab.expect(r, True, f"egress-client connects to the Service web.{other} on 8080", hints=egress_hints)
+    _check_table(lab, EGRESS_CLIENT, 8080, "egress-client reaches lesson4-other/web and nothing else", hints=egress_hints)
+
+
+def test_allow_from_monitoring(lab):
+    """Every pod of the monitoring namespace reaches metrics on TCP 8080; pods of other namespaces do not (a namespaceSelector)."""
+    _check_table(lab, FROM_MONITORING, 8080, "the monitoring namespace, and only it, reaches metrics", target_labels={"app": "metrics"})
+
+
+def test_and_peer(lab):
+    """Only pods labelled app: prometheus IN the monitoring namespace reach api on 8080 (one peer: namespaceSelector AND podSelector)."""
+    hints = []
+    for pol in _selecting(lab, {"app": "api"}):
+        for rule in pol.spec.get("ingress") or []:
+            peers = rule.get("from") or []
+            ns_only = any("namespaceSelector" in p and "podSelector" not in p for p in peers)
+            pod_only = any("podSelector" in p and "namespaceSelector" not in p for p in peers)
+            if ns_only and pod_only:
+                hints.append(
+                    f"NetworkPolicy {pol.key} lists namespaceSelector and podSelector as two items under `from:` "
+                    "(two `-` dashes): that is OR. Put both keys in ONE item (one dash) for AND"
+                )
+    _check_table(lab, AND_PEER, 8080, "only monitoring's prometheus reaches api", hints=hints, target_labels={"app": "api"})
+
+
+def test_or_peers(lab):
+    """Pods of the monitoring namespace, OR pods labelled app: prometheus in lesson4, reach reports on 8080 (two peers)."""
+    hints = []
+    for pol in _selecting(lab, {"app": "reports"}):
+        for rule in pol.spec.get("ingress") or []:
+            for p in rule.get("from") or []:
+                if "namespaceSelector" in p and "podSelector" in p:
+                    hints.append(
+                        f"NetworkPolicy {pol.key} has one `from:` item with both namespaceSelector and podSelector: "
+                        "that is AND (prometheus pods of monitoring only). Use two items (two dashes) for OR"
+                    )
+    _check_table(lab, OR_PEERS, 8080, "monitoring, or lesson4's prometheus, reaches reports", hints=hints, target_labels={"app": "reports"})
+
+
+def test_ipblock_except(lab):
+    """legacy accepts TCP 8080 from any address except the pod network 10.244.0.0/16: node-agent (hostNetwork) gets in, pods do not."""
+    hints = []
+    for pol in _selecting(lab, {"app": "legacy"}):
+        for rule in pol.spec.get("ingress") or []:
+            for p in rule.get("from") or []:
+                block = p.get("ipBlock")
+                if block and not block.get("except"):
+                    hints.append(
+                        f"NetworkPolicy {pol.key}: ipBlock {block.get('cidr')} has no `except:`, so it also covers pod IPs; "
+                        "add `except: [10.244.0.0/16]`"
+                    )
+                if p.get("podSelector") is not None or p.get("namespaceSelector") is not None:
+                    hints.append(
+                        f"NetworkPolicy {pol.key} also allows pods by selector; a selector never matches a hostNetwork pod, "
+                        "whose traffic comes from the node's IP: use only an ipBlock here"
+                    )
+    _check_table(lab, IPBLOCK_EXCEPT, 8080, "only non-pod addresses reach legacy", hints=hints, target_labels={"app": "legacy"})
+
+
+def test_port_range(lab):
+    """Pods of lesson4 reach range-server on TCP ports 9000 to 9002 (one port entry with endPort), but not on 9003; other namespaces reach none."""
+    hints = []
+    for pol in _selecting(lab, {"app": "range-server"}):
+        for rule in pol.spec.get("ingress") or []:
+            for port in rule.get("ports") or []:
+                if port.get("endPort") is not None and port.get("endPort") != 9002:
+                    hints.append(f"NetworkPolicy {pol.key}: endPort is inclusive; 9000 to 9002 is `port: 9000, endPort: 9002`")
+    for port, table in PORT_RANGE.items():
+        _check_table(lab, table, port, f"lesson4 pods reach range-server on {port}" if port <= 9002 else "port 9003 stays closed", hints=hints, target_labels={"app": "range-server"})
+
+
+# -------------------------------------------------------------------------------------- helpers
+
+
+def _parse_table(text: str) -> tuple[list[str], list[str], dict[tuple[str, str], bool]]:
+    """Turn one of the literal tables above into (sources, targets, expected)."""
+    rows = [line.split() for line in text.strip("\n").splitlines() if line.strip()]
+    targets, sources, expected = rows[0], [], {}
+    for row in rows[1:]:
+        src, marks = row[0], row[1:]
+        if len(marks) != len(targets) or any(m not in (".", "X") for m in marks):
+            raise ValueError(f"malformed expected table row {row!r}")  # a bug of ours, not the learner's
+        sources.append(src)
+        for tgt, mark in zip(targets, marks):
+            expected[(src, tgt)] = mark == "."
+    return sources, targets, expected
+
+
+def _check_table(lab, text: str, port: int, what: str, *, hints=(), target_labels: dict[str, str] | None = None) -> None:
+    sources, targets, expected = _parse_table(text)
+    table = lab.reachability(sources, targets, port, expected)
+    if not table.differences():
+        return
+    extra = list(hints)
+    if target_labels:
+        extra += _peer_hints(lab, target_labels)
+    lab.expect_table(table, what, hints=extra)
+
+
+def _policies(lab, namespace: str):
+    return [p for p in lab.world.policies if p.namespace == namespace]
+
+
+def _selecting(lab, pod_labels: dict[str, str], namespace: str | None = None):
+    """The policies of lesson4 whose podSelector selects a pod with these labels."""
+    ns = namespace or lab.ns()
+    return [p for p in _policies(lab, ns) if matches(p.spec.get("podSelector") or {}, pod_labels)]
+
+
+def _is_default_deny_ingress(pol) -> bool:
+    spec = pol.spec
+    types = spec.get("policyTypes") or ["Ingress"]
+    return spec.get("podSelector") in ({}, None) and "Ingress" in types and not spec.get("ingress")
+
+
+def _peer_hints(lab, pod_labels: dict[str, str]) -> list[str]:
+    """Recognised mistakes in the peers of the policies that select the target pod."""
+    hints: list[str] = []
+    selecting = _selecting(lab, pod_labels)
+    if not selecting:
+        hints.append(
+            f"no NetworkPolicy in {lab.ns()} selects the pod labelled {describe({'matchLabels': pod_labels})}: "
+            "check spec.podSelector (label key and value)"
+        )
+    world = lab.world
+    for pol in selecting:
+        for rule in pol.spec.get("ingress") or []:
+            for peer in rule.get("from") or []:
+                nsel = peer.get("namespaceSelector")
+                if nsel == {} or (nsel is not None and not nsel.get("matchLabels") and not nsel.get("matchExpressions")):
+                    hints.append(
+                        f"NetworkPolicy {pol.key}: `namespaceSelector: {{}}` selects EVERY namespace; match the namespace's "
+                        "label instead, e.g. kubernetes.io/metadata.name: monitoring"
+                    )
+                elif nsel is not None and not any(matches(nsel, world.namespace_labels(n)) for n in _all_namespaces(lab)):
+                    hints.append(
+                        f"NetworkPolicy {pol.key}: namespaceSelector {describe(nsel)} matches no namespace; every namespace "
+                        "carries the label kubernetes.io/metadata.name=<its name> (a label `name:` exists only if someone set it)"
+                    )
+                psel = peer.get("podSelector")
+                if psel:
+                    nss = [pol.namespace] if nsel is None else [n for n in _all_namespaces(lab) if matches(nsel, world.namespace_labels(n))]
+                    if not any(p.namespace in nss and matches(psel, p.labels) for p in world.pods if not p.host_network):
+                        hints.append(
+                            f"NetworkPolicy {pol.key}: podSelector {describe(psel)} matches no pod in {', '.join(nss) or 'any namespace'}; "
+                            "check the label key and value on the pods (kubectl get pods --show-labels)"
+                        )
+    return hints
+
+
+def _egress_hints(lab, pod_labels: dict[str, str]) -> list[str]:
+    hints: list[str] = []
+    selecting = _selecting(lab, pod_labels)
+    for pol in selecting:
+        types = pol.spec.get("policyTypes")
+        if pol.spec.get("egress") and types is not None and "Egress" not in types:
+            hints.append(
+                f"NetworkPolicy {pol.key} has egress rules but policyTypes {types} lacks Egress: the egress rules are "
+                "ignored and the pod is not isolated for egress. Add Egress to policyTypes"
+            )
+    if not any("Egress" in (p.spec.get("policyTypes") or (["Ingress", "Egress"] if p.spec.get("egress") else ["Ingress"])) for p in selecting):
+        hints.append(
+            "no NetworkPolicy isolates egress-client for egress: a policy selecting app: egress-client needs "
+            "policyTypes: [Egress]"
+        )
+    return hints
+
+
+def _all_namespaces(lab) -> list[str]:
+    names = set(lab.world.namespaces) | {p.namespace for p in lab.world.pods}
+    return sorted(names)
+
