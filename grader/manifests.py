@@ -1086,6 +1086,8 @@ def _check_service_allocations(check: _Checker, spec: dict, cluster_ips: dict[st
                         fix="remove clusterIP: to get a free one allocated")
         else:
             cluster_ips[ip] = check.key
+    if spec.get("type") not in ("NodePort", "LoadBalancer"):
+        return  # a nodePort there is rejected by itself and holds nothing
     for i, port in enumerate(spec.get("ports") or []):
         if isinstance(port, dict) and _is_int(port.get("nodePort")) and port["nodePort"]:
             slot = (port["nodePort"], port.get("protocol", "TCP"))
