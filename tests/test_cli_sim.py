@@ -1,0 +1,99 @@
+"""`grade sim` through a subprocess: the JSON contract other tools parse, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = str(ROOT / "examples" / "three-tier.yaml")
+INGRESS = str(ROOT / "tests" / "data" / "cli" / "ingress.yaml")
+
+
+def grade(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    p = subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+def test_matrix_json_contract():
+    cells = json.loads(grade("sim", "matrix", EXAMPLE, "--json").stdout)
+    assert cells and all(set(c) == {"from", "to", "port", "protocol", "allowed"} for c in cells)
+    by = {(c["from"], c["to"], c["port"]): c["allowed"] for c in cells}
+    assert by[("shop/web-0", "shop/db", 5432)] is False  # only api may reach db
+    api = next(c["to"] for c in cells if c["to"].startswith("shop/api-"))
+    assert by[("shop/web-0", api, 8080)] is True
+    assert by[("shop/db", api, 8080)] is False
+    assert all(isinstance(c["port"], int) and c["protocol"] == "TCP" for c in cells)
+
+
+def test_matrix_text_is_the_upstream_truth_table():
+    out = grade("sim", "matrix", EXAMPLE).stdout
+    assert "TCP/5432" in out and "X" in out and "." in out
+
+
+def test_matrix_without_policy_enforcement_allows_everything():
+    cells = json.loads(grade("sim", "matrix", EXAMPLE, "--json", "--no-policy").stdout)
+    assert all(c["allowed"] for c in cells)
+
+
+def test_resolve_json_contract_for_clusterip_headless_externalname_and_nxdomain():
+    keys = {"name", "fqdn", "type", "answers", "service", "pods", "cname"}
+    a = json.loads(grade("sim", "resolve", INGRESS, "--from", "shop/web", "--name", "web", "--json").stdout)
+    assert set(a) == keys and a["type"] == "A" and a["service"] == "shop/web" and a["fqdn"].startswith("web.shop.svc.cluster.local")
+    h = json.loads(grade("sim", "resolve", INGRESS, "--from", "shop/web", "--name", "headless.shop.svc.cluster.local", "--json").stdout)
+    assert h["type"] == "A" and h["pods"] == ["shop/web"] and len(h["answers"]) == 1
+    e = json.loads(grade("sim", "resolve", INGRESS, "--from", "shop/web", "--name", "ext", "--json").stdout)
+    assert e["type"] == "CNAME" and e["cname"].rstrip(".") == "example.com"
+    n = json.loads(grade("sim", "resolve", INGRESS, "--from", "shop/web", "--name", "nope", "--json").stdout)
+    assert n["type"] == "NXDOMAIN" and n["answers"] == [] and n["fqdn"] is None
+
+
+def test_route_json_contract():
+    r = json.loads(grade("sim", "route", INGRESS, "--host", "shop.example.com", "--path", "/api/items", "--scheme", "https", "--json").stdout)
+    assert r == {"service": "shop/web", "port": 80, "status": r["status"], "tls_secret": "shop/shop-tls", "ingress": "shop/shop"}
+    miss = json.loads(grade("sim", "route", INGRESS, "--host", "shop.example.com", "--path", "/other", "--json").stdout)
+    assert miss["service"] is None and miss["status"] == 404
+
+
+def test_connect_prints_verdict_and_trace():
+    out = grade("sim", "connect", EXAMPLE, "--from", "shop/web-0", "--to", "db:5432").stdout
+    assert out.splitlines()[0].endswith("blocked")
+    assert "shop/db-from-api" in out
+
+
+def test_connect_json():
+    c = json.loads(grade("sim", "connect", EXAMPLE, "--from", "shop/web-0", "--to", "api:8080", "--json").stdout)
+    assert c["verdict"] == "allowed" and c["allowed"] is True and c["service"] == "shop/api" and c["trace"]
+
+
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        ("kind: Pod\nmetadata: {name: x}\n", "apiVersion"),
+        ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels: [oops\n", ":"),
+        ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n    - port: eighty\n", "eighty"),
+        ("apiVersion: v1\nkind: Deployement\nmetadata: {name: x}\n", "Deployment"),
+    ],
+)
+def test_bad_input_exits_2_with_file_line_and_no_traceback(tmp_path, content, needle):
+    f = tmp_path / "bad.yaml"
+    f.write_text(content)
+    p = grade("sim", "matrix", str(f), check=False)
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr + p.stdout
+    assert "bad.yaml:" in p.stderr and needle in p.stderr
+
+
+def test_missing_file_and_unknown_pod_exit_2(tmp_path):
+    p = grade("sim", "matrix", str(tmp_path / "nope.yaml"), check=False)
+    assert p.returncode == 2 and "no such file" in p.stderr
+    p = grade("sim", "connect", EXAMPLE, "--from", "shop/ghost", "--to", "db:5432", check=False)
+    assert p.returncode == 2 and "no pod shop/ghost" in p.stderr
+    p = grade("sim", "connect", EXAMPLE, "--from", "shop/web-0", "--to", "db", check=False)
+    assert p.returncode == 2 and "HOST:PORT" in p.stderr
