@@ -49,8 +49,13 @@ def open_lab(
     solution: bool = False,
     enforce_policy: bool = True,
     backend_options: dict[str, Any] | None = None,
+    learner: str | None = None,
 ) -> Lab:
-    """Fixtures + learner manifests loaded, checked and applied. Raises SetupError with a learner message."""
+    """Fixtures + learner manifests loaded, checked and applied. Raises SetupError with a learner message.
+
+    `learner` (workshop mode): every lesson namespace becomes `<learner>-<namespace>` and manifests that
+    reach outside those namespaces are refused (grader.workshop.fence).
+    """
     from grader.manifests import ManifestError, load
 
     lesson = lesson if isinstance(lesson, Lesson) else load_lesson(lesson)
@@ -60,10 +65,20 @@ def open_lab(
         loaded = load(files, namespace=lesson.namespace)
     except ManifestError as e:
         raise SetupError(str(e)) from None
+    namespace_map: dict[str, str] = {}
+    if learner:
+        from grader.workshop.fence import LearnerNameError, fence_lesson
+
+        try:
+            loaded, namespace_map = fence_lesson(loaded, learner, lesson.namespaces)
+        except LearnerNameError as e:
+            raise SetupError(str(e)) from None
     if isinstance(backend, str):
         backend = make_backend(backend, enforce_policy=enforce_policy, **(backend_options or {}))
+    if namespace_map and hasattr(backend, "namespaces"):
+        backend.namespaces = [namespace_map.get(ns, ns) for ns in lesson.namespaces]  # a live backend works only in these
     backend.apply(loaded)
-    return Lab(backend, loaded, lesson.namespace)
+    return Lab(backend, loaded, lesson.namespace, namespace_map=namespace_map)
 
 
 def grade_lesson(
@@ -76,6 +91,7 @@ def grade_lesson(
     enforce_policy: bool = True,
     junit: Path | None = None,
     backend_options: dict[str, Any] | None = None,
+    learner: str | None = None,
 ) -> LessonReport:
     """Run every task of a lesson and return the per-task report (never raises for a learner's mistake)."""
     import pytest
@@ -86,7 +102,7 @@ def grade_lesson(
     backend_name = backend if isinstance(backend, str) else getattr(backend, "name", "custom")
     report = LessonReport(lesson.id, "simulator" if backend_name == "sim" else backend_name)
     try:
-        lab = open_lab(lesson, manifests, backend=backend, solution=solution, enforce_policy=enforce_policy, backend_options=backend_options)
+        lab = open_lab(lesson, manifests, backend=backend, solution=solution, enforce_policy=enforce_policy, backend_options=backend_options, learner=learner)
     except SetupError as e:
         report.setup_error = str(e)
         return report
