@@ -587,8 +587,8 @@ class _Checker:
             node = _child_node(node, part)
         return node.value if isinstance(node, yaml.ScalarNode) else None
 
-    def error(self, path: tuple[str | int, ...], message: str, fix: str | None = None) -> None:
-        where = f"{_dotted(path)}: " if path else ""
+    def error(self, path: tuple[str | int, ...], message: str, fix: str | None = None, show_path: bool = True) -> None:
+        where = f"{_dotted(path)}: " if path and show_path else ""
         source = Source(self.doc.source.file, self.doc.source.doc, self.line(path))
         self.errors.append(ManifestError(f"{self.key}: {where}{message}", source, fix))
 
@@ -671,22 +671,28 @@ def _check_identity(doc: _Doc, custom: dict[tuple[str, str], bool], errors: list
     probe = _Checker(doc, _short_key(obj), errors)
     ok = True
     api_version, kind, meta = obj.get("apiVersion"), obj.get("kind"), obj.get("metadata")
+    if api_version is None and kind is None and meta is None:
+        errors.append(ManifestError(
+            "this document is not a Kubernetes object: it has no apiVersion, kind or metadata", doc.source,
+            fix="start each object with apiVersion:, kind: and metadata: (name: ...); separate objects with ---",
+        ))
+        return False
     if not isinstance(api_version, str) or not api_version:
         probe.error(("apiVersion",), "apiVersion is missing" if api_version is None else "apiVersion must be a string",
-                    fix=f"add apiVersion: {_KINDS[kind][0][0] if kind in _KINDS else '<group>/<version>'}")
+                    show_path=False, fix=f"add apiVersion: {_KINDS[kind][0][0] if kind in _KINDS else '<group>/<version>'}")
         ok = False
     if not isinstance(kind, str) or not kind:
-        probe.error(("kind",), "kind is missing" if kind is None else "kind must be a string",
+        probe.error(("kind",), "kind is missing" if kind is None else "kind must be a string", show_path=False,
                     fix="add kind: (for example Deployment, Service, NetworkPolicy)")
         ok = False
     if not isinstance(meta, dict):
         probe.error(("metadata",), "metadata is missing" if meta is None else "metadata must be a mapping",
-                    fix="add metadata: with name: <object name>")
+                    show_path=False, fix="add metadata: with name: <object name>")
         return False
     name = meta.get("name")
     if not isinstance(name, str) or not name:
         probe.error(("metadata", "name"), "metadata.name is missing" if name is None else "metadata.name must be a string",
-                    fix="add name: <object name> under metadata:")
+                    show_path=False, fix="add name: <object name> under metadata:")
         ok = False
     if not ok:
         return False
@@ -695,7 +701,7 @@ def _check_identity(doc: _Doc, custom: dict[tuple[str, str], bool], errors: list
         if api_version not in versions:
             removed = _REMOVED_VERSIONS.get((kind, api_version))
             why = f"was removed in Kubernetes {removed}" if removed else "is not a version this kind is served in"
-            probe.error(("apiVersion",), f"{api_version} for {kind} {why}",
+            probe.error(("apiVersion",), f"apiVersion {api_version} for {kind} {why}", show_path=False,
                         fix=f"use apiVersion: {versions[0]}" + _migration_note(kind, api_version))
             return False
         return True
@@ -705,7 +711,7 @@ def _check_identity(doc: _Doc, custom: dict[tuple[str, str], bool], errors: list
     fix = f"did you mean {suggestion}?" if suggestion else (
         "check the spelling (kinds are singular CamelCase, e.g. NetworkPolicy), or include the "
         "CustomResourceDefinition that defines it")
-    probe.error(("kind",), f"unknown kind {kind!r} (apiVersion {api_version})", fix=fix)
+    probe.error(("kind",), f"unknown kind {kind!r} (apiVersion {api_version})", fix=fix, show_path=False)
     return False
 
 

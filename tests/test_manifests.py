@@ -258,8 +258,13 @@ def test_missing_api_version_or_kind(missing, expected):
 
 def test_missing_name_points_at_metadata():
     error = only_error("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n")
-    assert str(error).startswith("t.yaml:3: ConfigMap <no name>: metadata.name: metadata.name is missing")
+    assert str(error).startswith("t.yaml:3: ConfigMap <no name>: metadata.name is missing")
     assert "add name:" in error.fix
+
+
+def test_a_document_that_is_no_object_gets_one_error():
+    error = only_error("replicas: 2\nimage: agnhost\n")
+    assert str(error).startswith("t.yaml:1: this document is not a Kubernetes object")
 
 
 def test_missing_metadata():
@@ -473,7 +478,7 @@ def test_old_ingress_api_version_says_what_to_use(version):
 
 def test_wrong_group_for_a_kind():
     error = only_error("apiVersion: v1\nkind: Deployment\nmetadata: {name: a}\n")
-    assert "v1 for Deployment is not a version this kind is served in" in error.message
+    assert "Deployment a: apiVersion v1 for Deployment is not a version this kind is served in" in error.message
     assert error.fix.startswith("use apiVersion: apps/v1")
 
 
