@@ -1,0 +1,1 @@
+"""The course cluster's lifecycle on kind: up, down, status, doctor, preload."""
