@@ -144,9 +144,12 @@ def _web_hints(lab, pod_name: str) -> list[str]:
     hints = []
     svc = lab.world.service(lab.ns(), "web")
     if svc is not None and not svc.headless and svc.type != "ExternalName":
+        # CoreDNS also answers web-0.web... for a ClusterIP Service (kubernetes plugin: "endpoint query or
+        # headless"); the spec defines them for headless ones, and only headless makes web... answer the pods.
         hints.append(
-            f"Service web has a cluster IP ({svc.cluster_ip or 'allocated'}): per-pod names such as {pod_name}.web exist "
-            "only for a headless Service; set  clusterIP: None  in Service web"
+            f"Service web has a cluster IP ({svc.cluster_ip or 'allocated'}): its name answers one virtual IP, not the pods' "
+            f"own IPs, and the DNS spec defines per-pod names such as {pod_name}.web only for a headless Service; "
+            "set  clusterIP: None  in Service web"
         )
     pod = next((p for p in lab.world.pods if p.namespace == lab.ns() and p.name == pod_name), None)
     if pod is None:
