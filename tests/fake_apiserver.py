@@ -82,6 +82,7 @@ class FakeApiServer:
         self.objects: dict[tuple[str, str, str | None, str], dict[str, Any]] = {}
         self.requests: list[Request] = []
         self.exec_handler: Callable[[str, str, list[str]], ExecScript] = lambda ns, pod, cmd: ExecScript()
+        self.readyz_ok = True  # False: /readyz answers 500, like an API server still starting
         self._rv = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -237,6 +238,14 @@ class FakeApiServer:
 
     def _route(self, h: Any, req: Request) -> None:
         parts = [p for p in req.path.split("/") if p]
+        if req.path == "/readyz":
+            body = b"ok" if self.readyz_ok else b"[-]etcd failed"
+            h.send_response(200 if self.readyz_ok else 500)
+            h.send_header("Content-Type", "text/plain")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+            return None
         if req.path == "/version":
             return h._send_json(200, {"major": "1", "minor": "37", "gitVersion": "v1.37.0"})
         if parts == ["api"]:

@@ -1,0 +1,47 @@
+"""The doctor's verdicts and fix hints, and what it deploys."""
+
+from __future__ import annotations
+
+from grader.cluster import versions
+from grader.cluster.doctor import detect_cni, doctor_manifests, policy_check, policy_enforcement, remember_policy_enforcement
+
+
+def test_policy_not_enforced_on_kindnet_points_at_the_calico_profile():
+    check = policy_check(allowed_before=True, blocked_under_deny=False, cni="kindnet")
+    assert check.ok is False
+    assert check.hint.startswith("NetworkPolicy is not enforced: kindnet fails open (known on WSL2)")
+    assert "grade cluster up --profile calico" in check.hint
+
+
+def test_policy_enforced_and_skipped_lines():
+    assert policy_check(True, True, "calico").ok is True
+    skipped = policy_check(False, True, "kindnet")
+    assert skipped.ok is None and "pod-to-pod" in skipped.hint
+    assert "Flannel ignores NetworkPolicy" in policy_check(True, False, "flannel").hint
+
+
+def test_cni_is_recognised_from_kube_system_daemonsets():
+    assert detect_cni(["kube-proxy", "kindnet"]) == "kindnet"
+    assert detect_cni(["calico-node", "kube-proxy"]) == "calico"
+    assert detect_cni(["kube-proxy"]) == "unknown"
+
+
+def test_status_reports_the_doctors_last_policy_verdict(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETCOURSE_STATE_DIR", str(tmp_path))
+    assert policy_enforcement("kind-course", "kindnet") == "unknown"
+    remember_policy_enforcement("kind-course", False)
+    assert policy_enforcement("kind-course", "kindnet") == "no"
+    remember_policy_enforcement("kind-course", True)
+    assert policy_enforcement("kind-course", "kindnet") == "yes"
+    assert policy_enforcement("kind-course", "flannel") == "no"
+
+
+def test_doctor_pins_servers_to_two_workers_with_the_pinned_agnhost():
+    objs = {o["metadata"]["name"]: o for o in doctor_manifests("course")}
+    nodes = {objs[n]["spec"]["nodeSelector"]["kubernetes.io/hostname"] for n in ("server-a", "server-b")}
+    assert nodes == {"course-worker", "course-worker2"}
+    assert objs["client"]["spec"]["nodeSelector"]["kubernetes.io/hostname"] != objs["server-b"]["spec"]["nodeSelector"]["kubernetes.io/hostname"]
+    assert {objs[n]["spec"]["containers"][0]["image"] for n in ("server-a", "server-b", "client")} == {versions.AGNHOST_IMAGE}
+    assert objs["server-lb"]["spec"]["type"] == "LoadBalancer"
+    assert objs["doctor"]["spec"]["ingressClassName"] == "cloud-provider-kind"
+    assert all(o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "k8s-netcourse-grader" for o in objs.values())

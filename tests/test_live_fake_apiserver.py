@@ -1,0 +1,226 @@
+"""The live backend against an in-process fake API server: the real kubernetes client, real HTTP and websockets."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+from kubernetes import client as k8s
+
+from fake_apiserver import ExecScript, FakeApiServer, exit_status
+from grader.backends.live import LiveBackend, ManifestsRefused, live_backend_available
+from grader.kube.client import FIELD_MANAGER, KubeClient
+from grader.kube.safety import CourseContexts
+from grader.probes import Connect, Resolve
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETCOURSE_STATE_DIR", str(tmp_path / "state"))
+
+
+@pytest.fixture
+def api():
+    with FakeApiServer() as server:
+        server.put({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "client", "namespace": "lesson4", "labels": {"app": "client"}},
+                    "spec": {"nodeName": "course-worker", "containers": [{"name": "agnhost", "image": "agnhost"}]},
+                    "status": {"podIP": "10.244.1.4", "conditions": [{"type": "Ready", "status": "True"}]}})
+        yield server
+
+
+@pytest.fixture
+def kube(api):
+    cfg = k8s.Configuration()
+    cfg.host = api.url
+    return KubeClient(k8s.ApiClient(cfg), "kind-course")
+
+
+def test_exec_exit_code_zero(api, kube):
+    api.exec_handler = lambda ns, pod, cmd: ExecScript(stdout="10.244.1.4:41000\n", status=exit_status(0))
+    res = kube.exec("lesson4", "client", ["curl", "-sS", "http://10.96.0.5:8080/clientip"])
+    assert (res.returncode, res.stdout, res.timed_out) == (0, "10.244.1.4:41000\n", False)
+    exec_req = [r for r in api.requests if r.path.endswith("/exec")][0]
+    assert [v for k, v in exec_req.query if k == "command"] == ["curl", "-sS", "http://10.96.0.5:8080/clientip"]
+
+
+def test_exec_exit_code_one_with_timeout_on_stderr(api, kube):
+    api.exec_handler = lambda ns, pod, cmd: ExecScript(stderr="TIMEOUT\n", status=exit_status(1))
+    res = kube.exec("lesson4", "client", ["/agnhost", "connect", "10.96.12.3:80", "--timeout=1s"])
+    assert (res.returncode, res.stderr, res.timed_out) == (1, "TIMEOUT\n", False)
+
+
+def test_exec_that_outlives_the_timeout_has_no_exit_code(api, kube):
+    api.exec_handler = lambda ns, pod, cmd: ExecScript(status=None, hang=10)
+    start = time.monotonic()
+    res = kube.exec("lesson4", "client", ["sleep", "60"], timeout=0.5)
+    assert res.returncode is None and res.timed_out
+    assert "did not finish within 0.5 s" in res.error
+    assert time.monotonic() - start < 5
+
+
+def test_exec_in_a_missing_pod_says_so(kube):
+    res = kube.exec("lesson4", "gone", ["true"])
+    assert res.returncode is None and res.error == 'exec in lesson4/gone failed: pods "gone" not found'
+
+
+def test_server_side_apply_uses_field_manager_grade_and_forces_conflicts(api, kube):
+    api.put({"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": "settings", "namespace": "lesson4", "managedFields": [{"manager": "kubectl"}]},
+             "data": {"a": "0"}})
+    out = kube.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"a": "1"}},
+                     namespace="lesson4")
+    assert out["data"] == {"a": "1"}
+    (patch,) = [r for r in api.requests if r.method == "PATCH"]
+    assert patch.path == "/api/v1/namespaces/lesson4/configmaps/settings"
+    assert patch.headers["content-type"] == "application/apply-patch+yaml"
+    assert dict(patch.query) == {"fieldManager": FIELD_MANAGER, "force": "true"}
+    assert yaml.safe_load(patch.body)["metadata"] == {"name": "settings", "namespace": "lesson4"}
+    assert api.get("ConfigMap", "settings", "lesson4")["metadata"]["managedFields"][0]["manager"] == "grade"
+
+
+def test_a_namespace_the_grader_did_not_create_is_refused(api, kube):
+    api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lesson4", "labels": {}}})
+    from grader.kube.safety import UnsafeTargetError
+
+    with pytest.raises(UnsafeTargetError, match="did not create it"):
+        kube.ensure_lesson_namespace("lesson4", "lesson4")
+    assert not [r for r in api.requests if r.method == "PATCH"]
+
+
+class Manifest:
+    def __init__(self, obj, namespace=None):
+        self.obj, self.namespace, self.source = obj, namespace, "starter/rbac.yaml:1"
+        self.kind, self.name = obj["kind"], obj["metadata"]["name"]
+
+
+def test_apply_refuses_cluster_scoped_manifests_before_touching_the_cluster(api, kube):
+    backend = LiveBackend(kube, "lesson4")
+    with pytest.raises(ManifestsRefused, match="ClusterRole 'admin' is cluster-scoped"):
+        backend.apply([Manifest({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ok"}}),
+                       Manifest({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                                 "metadata": {"name": "admin"}})])
+    assert not [r for r in api.requests if r.method in ("PATCH", "POST", "DELETE")]
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_expected_connection_is_retried_until_the_policy_is_programmed(api, kube):
+    answers = iter([exit_status(1), exit_status(1), exit_status(0)])
+    api.exec_handler = lambda ns, pod, cmd: (
+        lambda st: ExecScript(stderr="" if st["status"] == "Success" else "TIMEOUT\n", status=st))(next(answers))
+    t = FakeTime()
+    backend = LiveBackend(kube, "lesson4", sleep=t.sleep, clock=t.clock)
+    (result,) = backend.run([Connect("lesson4/client", "10.96.12.3", 80)], expect=[True])
+    assert result.ok and result.verdict == "allowed" and result.data["attempts"] == 3
+    assert t.sleeps == [1.0, 1.0]
+
+
+def test_blocked_result_is_confirmed_and_carries_the_kubectl_command(api, kube):
+    api.exec_handler = lambda ns, pod, cmd: ExecScript(stderr="TIMEOUT\n", status=exit_status(1))
+    t = FakeTime()
+    backend = LiveBackend(kube, "lesson4", sleep=t.sleep, clock=t.clock, policy_enforced=True)
+    (result,) = backend.run_expecting([Connect("lesson4/client", "10.96.12.3", 80)], [False])
+    assert (result.ok, result.verdict, result.data["class"], result.data["attempts"]) == (False, "blocked", "TIMEOUT", 2)
+    assert result.kubectl == ("kubectl --context kind-course exec -n lesson4 client -- "
+                              "/agnhost connect 10.96.12.3:80 --timeout=1s --protocol=tcp")
+
+
+def test_connection_expected_blocked_that_connects_mentions_policy_not_enforced(api, kube):
+    api.exec_handler = lambda ns, pod, cmd: ExecScript(status=exit_status(0))
+    t = FakeTime()
+    backend = LiveBackend(kube, "lesson4", sleep=t.sleep, clock=t.clock, policy_enforced=False)
+    (result,) = backend.run([Connect("lesson4/client", "10.96.12.3", 80)], expect=[False])
+    assert result.ok
+    assert any("recreate with `grade cluster up --profile calico`" in e for e in result.evidence)
+    assert t.now >= 10  # retried for the whole window before concluding
+
+
+def test_probes_run_in_parallel_and_come_back_in_order(api, kube):
+    def handler(ns, pod, cmd):
+        time.sleep(0.3)
+        return ExecScript(status=exit_status(0 if cmd[2].endswith(":80") else 1), stderr="REFUSED\n")
+
+    api.exec_handler = handler
+    backend = LiveBackend(kube, "lesson4", workers=3)
+    probes = [Connect("lesson4/client", "10.0.0.1", 80), Connect("lesson4/client", "10.0.0.2", 81),
+              Connect("lesson4/client", "10.0.0.3", 80)]
+    start = time.monotonic()
+    results = backend.run(probes)
+    assert [r.ok for r in results] == [True, False, True]
+    assert [r.probe for r in results] == probes
+    assert results[1].verdict == "refused"
+    assert time.monotonic() - start < 0.85  # three 0.3 s probes overlapped
+
+
+def test_resolve_compares_the_answer_with_the_services_clusterip(api, kube):
+    api.put({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "lesson4"},
+             "spec": {"clusterIP": "10.96.44.7", "selector": {"app": "web"}, "ports": [{"port": 80}]}})
+    api.exec_handler = lambda ns, pod, cmd: ExecScript(
+        stdout=";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 2\nweb.lesson4.svc.cluster.local. 5 IN A 10.96.44.9\n")
+    (result,) = LiveBackend(kube, "lesson4").run([Resolve("lesson4/client", "web")])
+    assert not result.ok and result.data["expected"] == ["10.96.44.7"]
+    assert "should resolve to ['10.96.44.7']" in result.evidence[1]
+    assert result.kubectl.endswith("-- dig +search +noall +comments +answer +time=2 +tries=2 web")
+
+
+def test_pods_are_read_from_the_api(kube):
+    (p,) = LiveBackend(kube, "lesson4").pods()
+    assert (p.key, p.ip, p.node, p.ready, p.labels) == ("lesson4/client", "10.244.1.4", "course-worker", True, {"app": "client"})
+
+
+def _kubeconfig(tmp_path, server):
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "kind-course",
+        "clusters": [{"name": "kind-course", "cluster": {"server": server}}],
+        "contexts": [{"name": "kind-course", "context": {"cluster": "kind-course", "user": "kind-course"}}],
+        "users": [{"name": "kind-course", "user": {"token": "t"}}],
+    }))
+    return str(path)
+
+
+def test_live_backend_available_reasons(tmp_path, api, monkeypatch):
+    contexts = CourseContexts(tmp_path / "contexts.json")
+    ok, why = live_backend_available(kubeconfig=str(tmp_path / "none"), contexts=contexts)
+    assert not ok and "no kubeconfig found" in why
+    cfg = _kubeconfig(tmp_path, api.url)
+    ok, why = live_backend_available("kind-other", kubeconfig=cfg, contexts=contexts)
+    assert not ok and "'kind-other' not found" in why
+    ok, why = live_backend_available(kubeconfig=cfg, contexts=contexts)
+    assert not ok and "was not created by `grade cluster up`" in why
+    contexts.record("kind-course", api.url, "default")
+    api.readyz_ok = False
+    ok, why = live_backend_available(kubeconfig=cfg, contexts=contexts)
+    assert not ok and "/readyz answered HTTP 500" in why
+    api.readyz_ok = True
+    ok, why = live_backend_available(kubeconfig=cfg, contexts=contexts)
+    assert ok and why == f"kind-course at {api.url}"
+
+
+def test_live_backend_unreachable_within_two_seconds(tmp_path):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    contexts = CourseContexts(tmp_path / "contexts.json")
+    server = f"http://127.0.0.1:{port}"
+    contexts.record("kind-course", server, "default")
+    start = time.monotonic()
+    ok, why = live_backend_available(kubeconfig=_kubeconfig(tmp_path, server), contexts=contexts)
+    assert not ok and "did not answer within 2 s" in why and "is Docker running?" in why
+    assert time.monotonic() - start < 5
