@@ -92,6 +92,7 @@ def test_deployment_pods_names_labels_ports_and_spread():
     assert len({p.name for p in pods}) == 3
     assert all(p.labels["app"] == "web" for p in pods)
     assert pods[0].ports == [ContainerPort(8080, "TCP", "http", "main"), ContainerPort(8081, "UDP", None, "main")]
+    assert pods[0].containers[0]["image"] == "agnhost"  # raw specs, for what the process listens on
     assert {p.node for p in pods} == WORKERS  # round-robin over the two workers
     assert [p.node for p in pods].count("course-worker") in (1, 2)
 
@@ -182,6 +183,14 @@ def test_control_plane_selector_without_toleration_stays_pending():
         pending = world.pod(name)
         assert (pending.ip, pending.ready) == ("", False)
     assert world.pod("default/q").node == "no-such-node"
+
+
+def test_sidecar_init_containers_run_and_plain_init_containers_do_not():
+    spec = ("  initContainers:\n  - {name: setup, image: busybox}\n"
+            "  - {name: proxy, image: envoy, restartPolicy: Always, ports: [{containerPort: 15001}]}")
+    a = world_of(pod("a", spec=spec)).pod("default/a")
+    assert [c["name"] for c in a.containers] == ["c", "proxy"]
+    assert [p.port for p in a.ports] == [15001]
 
 
 def test_host_network_pods_use_the_node_ip():

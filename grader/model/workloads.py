@@ -288,6 +288,7 @@ def _place_pods(system_plans: list[_PodPlan], plans: list[_PodPlan], nodes: list
             subdomain=plan.subdomain,
             owner=plan.owner,
             source=plan.source,
+            containers=_running_containers(plan.spec),
         ))
     return pods
 
@@ -312,15 +313,18 @@ def _ready_from_status(status: dict[str, Any]) -> bool:
     return True
 
 
-def _container_ports(pod_spec: dict[str, Any]) -> list[ContainerPort]:
-    """Declared ports of the containers, and of sidecars (init containers with restartPolicy: Always)."""
-    containers = list(pod_spec.get("containers") or [])
+def _running_containers(pod_spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The containers that keep running: containers, plus sidecars (init containers with restartPolicy: Always)."""
+    containers = [c for c in pod_spec.get("containers") or [] if isinstance(c, dict)]
     containers += [c for c in pod_spec.get("initContainers") or [] if isinstance(c, dict)
                    and c.get("restartPolicy") == "Always"]
+    return containers
+
+
+def _container_ports(pod_spec: dict[str, Any]) -> list[ContainerPort]:
+    """Declared ports of the running containers."""
     ports = []
-    for c in containers:
-        if not isinstance(c, dict):
-            continue
+    for c in _running_containers(pod_spec):
         for p in c.get("ports") or []:
             if isinstance(p, dict) and isinstance(p.get("containerPort"), int):
                 ports.append(ContainerPort(p["containerPort"], p.get("protocol") or "TCP", p.get("name"),
