@@ -182,8 +182,11 @@ def _grade_one(lesson_id: str, args: argparse.Namespace, console: Console) -> An
         ws, created = ensure_workspace(lesson)
         if created:
             console.print(f"Your files for {lesson.id} are in [bold]{ws}[/] (copied from the starter): edit them, then run `grade {lesson.id}` again.")
+    from grader.workshop.learner import learner_for_grading, publish_result
+
+    learner = learner_for_grading(args)  # workshop mode: --learner or .grade/learner.yaml
     backend, options = _choose_backend(args, console)
-    console.print(f"[bold]{lesson.id}: {lesson.title}[/]" + (" (reference solution)" if args.solution else ""))
+    console.print(f"[bold]{lesson.id}: {lesson.title}[/]" + (" (reference solution)" if args.solution else "") + (f" as learner {learner}" if learner else ""))
     report = grade_lesson(
         lesson,
         manifests,
@@ -192,10 +195,13 @@ def _grade_one(lesson_id: str, args: argparse.Namespace, console: Console) -> An
         keyword=args.k,
         junit=Path(args.junit) if args.junit else None,
         backend_options=options,
+        learner=learner,
     )
     print_report(report, console, verbose=args.verbose)
     if not args.solution and not manifests:
         record_result(report)
+        if learner:
+            publish_result(report, learner, args, console)
     return report
 
 
@@ -205,7 +211,9 @@ def cmd_lesson(args: argparse.Namespace) -> int:
         return _break(args, console)
     report = _grade_one(args.lesson, args, console)
     if args.json:
-        Path(args.json).write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
+        from grader.workshop.learner import workshop_fields
+
+        Path(args.json).write_text(json.dumps({**report.as_dict(), **workshop_fields(args)}, indent=2), encoding="utf-8")
     if report.setup_error:
         return EXIT_USAGE
     if not report.passed:
@@ -336,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--json", metavar="FILE", help="write per-task results as JSON")
         sp.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
         sp.add_argument("--context", help="kube context to grade on (default: the course cluster's)")
+        sp.add_argument("--learner", metavar="NAME", help="workshop mode: grade in your own namespaces NAME-lessonN (default: from `grade workshop join`)")
         sp.add_argument("-v", "--verbose", action="store_true", help="show all evidence")
 
     sp = sub.add_parser("lesson", help="grade one lesson (also: grade lessonN)")
