@@ -1,0 +1,103 @@
+"""The learner's side of a workshop: `.grade/learner.yaml` (written once by `grade workshop join`), the
+`--learner` option of `grade lessonN`, and publishing each graded run's result to the cluster."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grader.workshop.fence import LearnerNameError, validate_learner_name
+
+
+def learner_file() -> Path:
+    """`.grade/learner.yaml` beside the progress file (GRADE_STATE moves both)."""
+    from grader.lessons import progress_file
+
+    return progress_file().parent / "learner.yaml"
+
+
+def read_learner_config() -> dict[str, Any]:
+    """{"name", "kubeconfig", "context"} from `.grade/learner.yaml`, or {} when there is none."""
+    try:
+        data = yaml.safe_load(learner_file().read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def kubeconfig_context(path: Path) -> str:
+    """The current context of a kubeconfig file (the one `grade workshop setup` wrote has exactly one)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ValueError(f"{path}: cannot read the kubeconfig ({e})") from None
+    context = data.get("current-context") or next((c.get("name") for c in data.get("contexts") or []), None)
+    if not context:
+        raise ValueError(f"{path}: the kubeconfig names no context; use the file your instructor gave you")
+    return str(context)
+
+
+def join(name: str, kubeconfig: Path | None = None) -> Path:
+    """Write `.grade/learner.yaml` so every later `grade lessonN` runs as this learner; returns the file."""
+    validate_learner_name(name)
+    data: dict[str, Any] = {"name": name}
+    if kubeconfig is not None:
+        path = kubeconfig.expanduser().resolve()
+        data["context"] = kubeconfig_context(path)
+        data["kubeconfig"] = str(path)
+    f = learner_file()
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return f
+
+
+def learner_for_grading(args: Any) -> str | None:
+    """The learner to grade as (--learner, else `.grade/learner.yaml`), or None outside workshops.
+
+    When the joined learner's kubeconfig applies, it becomes the kubeconfig and context of this run.
+    Raises grader.cli.UsageError for a name that cannot prefix namespaces.
+    """
+    from grader.cli import UsageError
+
+    config = read_learner_config()
+    name = getattr(args, "learner", None) or config.get("name")
+    if not name:
+        return None
+    try:
+        validate_learner_name(str(name))
+    except LearnerNameError as e:
+        where = "--learner" if getattr(args, "learner", None) else str(learner_file())
+        raise UsageError(f"{where}: {e}") from None
+    if config.get("name") == name and config.get("kubeconfig"):
+        if not getattr(args, "context", None):
+            args.context = config.get("context")
+        os.environ["KUBECONFIG"] = str(config["kubeconfig"])  # the grader's kube client reads it
+    args.learner = str(name)
+    return str(name)
+
+
+def workshop_fields(args: Any) -> dict[str, Any]:
+    """Extra fields for `grade --json` in a workshop, so `grade workshop collect` knows whose file it is."""
+    from grader.workshop.results import now_iso
+
+    name = getattr(args, "learner", None)
+    return {"learner": name, "finished": now_iso()} if name else {}
+
+
+def publish_result(report: Any, learner: str, args: Any, console: Any) -> None:
+    """After a live run, store the result in the learner's ConfigMap; a failure here never fails grading."""
+    if report.backend != "live":
+        return
+    from grader.kube.client import KubeClient
+    from grader.workshop.results import publish, result_record
+
+    try:
+        client = KubeClient.connect(getattr(args, "context", None))
+        rec = publish(client, result_record(report, learner))
+    except Exception as e:  # noqa: BLE001 - the grade itself is already printed; say why the instructor will not see it
+        console.print(f"[yellow]Could not record this result for your instructor: {e}[/]")
+        return
+    console.print(f"[dim]Result recorded for your instructor (attempt {rec['attempts']}).[/]")
