@@ -104,6 +104,25 @@ def test_apply_refuses_cluster_scoped_manifests_before_touching_the_cluster(api,
     assert not [r for r in api.requests if r.method in ("PATCH", "POST", "DELETE")]
 
 
+def test_apply_creates_labelled_namespaces_named_by_the_manifests_then_applies(api, kube):
+    backend = LiveBackend(kube, ready_timeout=5)
+    backend.apply([Manifest({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}}, "lesson4")])
+    assert backend.namespaces == ["lesson4"]
+    labels = api.get("Namespace", "lesson4")["metadata"]["labels"]
+    assert labels == {"app.kubernetes.io/managed-by": "k8s-netcourse-grader", "netcourse/lesson": "lesson4"}
+    assert api.get("ConfigMap", "settings", "lesson4")["metadata"]["managedFields"][0]["manager"] == "grade"
+    assert backend.readiness_problems == []
+
+
+def test_apply_into_an_existing_system_namespace_is_refused(api, kube):
+    from grader.kube.safety import UnsafeTargetError
+
+    api.put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}})
+    with pytest.raises(UnsafeTargetError, match="'kube-system' already exists"):
+        LiveBackend(kube).apply([Manifest({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}, "kube-system")])
+    assert api.get("ConfigMap", "x", "kube-system") is None
+
+
 class FakeTime:
     def __init__(self):
         self.now = 0.0

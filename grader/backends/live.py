@@ -92,10 +92,11 @@ class LiveBackend:
 
     def __init__(
         self,
-        client: KubeClient,
-        lesson: str,
+        client: KubeClient | None = None,
+        lesson: str | None = None,
         namespaces: list[str] | None = None,
         *,
+        context: str | None = None,
         workers: int = 3,
         ready_timeout: float = 120.0,
         runner: Any = None,
@@ -104,14 +105,20 @@ class LiveBackend:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.client = client
+        """`client` defaults to the course context (or `context`, named by the user: see KubeClient.connect).
+
+        `namespaces` are the only ones the backend touches; when not given, they are the namespaces the
+        manifests name (each still refused if it exists without the grader's label). `lesson` labels
+        them (default: the first namespace). `policy_enforced` defaults to the doctor's last verdict.
+        """
+        self.client = client if client is not None else KubeClient.connect(context)
         self.lesson = lesson
-        self.namespaces = namespaces or [lesson]
+        self.namespaces = list(namespaces or ([lesson] if lesson else []))
         self.workers = workers
         self.ready_timeout = ready_timeout
         self.runner = runner
         self.engine = engine
-        self.policy_enforced = policy_enforced
+        self.policy_enforced = policy_enforced if policy_enforced is not None else _remembered_policy(self.client.context)
         self.readiness_problems: list[str] = []
         self._sleep = sleep
         self._clock = clock
@@ -120,11 +127,17 @@ class LiveBackend:
 
     def apply(self, manifests: list[Any]) -> None:
         """Check, then server-side apply the manifests into the lesson's namespaces, then wait for readiness."""
+        if not self.namespaces:
+            named = {m.namespace for m in manifests if m.namespace} | {m.name for m in manifests if m.kind == "Namespace"}
+            self.namespaces = sorted(named)
+        if not self.namespaces:
+            raise ManifestsRefused(["no namespace: pass the lesson's namespaces to LiveBackend"])
         problems = check_manifests_allowed(manifests, self.namespaces)
         if problems:
             raise ManifestsRefused(problems)
+        lesson = self.lesson or self.namespaces[0]
         for ns in self.namespaces:
-            self.client.ensure_lesson_namespace(ns, self.lesson)
+            self.client.ensure_lesson_namespace(ns, lesson)
         for m in manifests:
             if m.kind == "Namespace":
                 continue  # the grader created and labelled it above
@@ -328,6 +341,14 @@ class LiveBackend:
                         return a["address"], probe.port, ""
             return None, 0, "no node has an InternalIP"
         return None, 0, f"unknown entry point via={probe.via!r} (ingress, nodeport or loadbalancer:<ns>/<svc>)"
+
+
+def _remembered_policy(context: str) -> bool | None:
+    """The doctor's last NetworkPolicy verdict for this context (None: never checked)."""
+    from grader.cluster.doctor import policy_enforcement
+
+    verdict = policy_enforcement(context, "unknown")
+    return True if verdict == "yes" else False if verdict == "no" else None
 
 
 def pod_from_api(p: dict[str, Any]) -> Pod:
