@@ -19,7 +19,7 @@ from grader.cluster.prereqs import check_prerequisites
 from grader.cluster.runner import Runner, SubprocessRunner
 from grader.kube.safety import CourseContexts, UnsafeTargetError
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # never break a command a learner must paste
 
 
 def add_cluster_parser(subparsers: Any) -> None:
