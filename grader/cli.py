@@ -45,7 +45,7 @@ def _load_world(paths: list[str], namespace: str, enforce_policy: bool = True):
         manifests = load([Path(p) for p in paths], namespace=namespace)
     except ManifestError as e:
         raise UsageError(str(e)) from None
-    return build_world(manifests, enforce_policy=enforce_policy)
+    return build_world(manifests, enforce_policy=enforce_policy, include_system=True)
 
 
 def _pod(world, ref: str):
@@ -53,14 +53,16 @@ def _pod(world, ref: str):
         raise UsageError(f"--from {ref!r}: give the pod as NAMESPACE/POD")
     pod = world.pod(ref)
     if pod is None:
-        names = ", ".join(p.key for p in world.pods if not p.namespace.startswith("kube-"))[:400]
+        from grader.model.workloads import is_system_namespace
+
+        names = ", ".join(p.key for p in world.pods if not is_system_namespace(p.namespace))[:400]
         raise UsageError(f"no pod {ref} in these manifests (pods: {names or 'none'})")
     return pod
 
 
 def cmd_sim_matrix(args: argparse.Namespace) -> int:
     from grader.model import policy
-    from grader.model.system import is_system_namespace
+    from grader.model.workloads import is_system_namespace
 
     world = _load_world(args.paths, args.namespace, not args.no_policy)
     pods = [p for p in world.pods if not is_system_namespace(p.namespace)]

@@ -72,7 +72,8 @@ class Lab:
         self.manifests = manifests
         self.namespace = namespace
         self.namespace_map = dict(namespace_map or {})
-        self.world = build_world(manifests)
+        # The simulator's view of these manifests: the backend's own when it is the simulator.
+        self.world = getattr(backend, "world", None) or build_world(manifests, include_system=True)
 
     # -- construction ---------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grader.model.connect import connect, lookup
 from grader.model.objects import NODE_IPS, NODE_NAMES, ContainerPort, Node, Pod, Raw, Service, ServicePort, World
-from grader.model.system import coredns_pods
+from grader.model.connect import dns_servers
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
 
@@ -22,7 +22,7 @@ def client(ns, name, ip, labels=None, node=NODE_NAMES[2]):
 
 def world(pods, services=(), policies=(), enforce=True):
     w = World(nodes=[Node(n, ip) for n, ip in zip(NODE_NAMES, NODE_IPS)], cni_enforces_policy=enforce)
-    w.pods = list(pods) + coredns_pods()
+    w.pods = list(pods) + dns_servers(World())
     w.services = list(services)
     w.policies = [Raw("NetworkPolicy", p["metadata"]["namespace"], p["metadata"]["name"], p) for p in policies]
     return w

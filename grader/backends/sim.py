@@ -7,7 +7,7 @@ from typing import Any
 from grader.model import connect as connect_model
 from grader.model import external
 from grader.model.objects import Pod, World
-from grader.model.workloads import build_world
+from grader.model.workloads import build_world, is_system_namespace
 from grader.probes import ClientIP, Connect, Http, Probe, Resolve, Result, kubectl_for
 
 
@@ -23,10 +23,11 @@ class SimBackend:
 
     def apply(self, manifests: list[Any]) -> None:
         self.manifests = list(manifests)
-        self.world = build_world(self.manifests, enforce_policy=self.enforce_policy)
+        self.world = build_world(self.manifests, enforce_policy=self.enforce_policy, include_system=True)
 
     def pods(self) -> list[Pod]:
-        return list(self.world.pods)
+        """The course's pods (kind's own system pods are part of the world but not listed)."""
+        return [p for p in self.world.pods if not is_system_namespace(p.namespace)]
 
     def run(self, probes: list[Probe]) -> list[Result]:
         return [self._one(p) for p in probes]

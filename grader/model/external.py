@@ -108,7 +108,7 @@ def _via_ingress(world: World, host: str, path: str, tls: bool) -> HttpOutcome:
         out.status = r.status or 404
         return out
     ns, _, name = r.service.partition("/")
-    svc = world.service(ns, name)
+    svc = services.get_service(world, ns, name)
     if svc is None:
         out.status = 503
         out.trace.append(f"backend Service {r.service} does not exist: the controller answers 503")

@@ -99,7 +99,7 @@ def build_world(manifests: list[Manifest], *, enforce_policy: bool = True, inclu
     `enforce_policy=False` models a CNI that ignores NetworkPolicy (Flannel, or kindnet failing open).
     `include_system=True` also adds what kind itself runs: the kube-system namespaces, two CoreDNS pods
     (k8s-app=kube-dns) with the kube-dns Service at 10.96.0.10, the local-path-provisioner pod, and the
-    `kubernetes` Service at 10.96.0.1 with its EndpointSlice pointing at the API server (control-plane:6443).
+    `kubernetes` Service at 10.96.0.1 (services.builtin_services; its endpoint is the API server, control-plane:6443).
     """
     world = World(nodes=_nodes(), cni_enforces_policy=enforce_policy)
     ordered = sorted(manifests, key=lambda m: (m.namespace or "", m.kind, m.name))
@@ -115,8 +115,6 @@ def build_world(manifests: list[Manifest], *, enforce_policy: bool = True, inclu
 
     services = [m for m in ordered if m.kind == "Service"]
     world.services = _services(services, include_system)
-    if include_system:
-        world.endpoints.append(_kubernetes_endpoint_slice())
 
     for m in manifests:  # input order: it is the apply order, which Ingress conflict rules may use
         if m.kind in _WORKLOAD_KINDS or m.kind in ("Service", "Namespace"):
@@ -465,26 +463,16 @@ def _system_pod_plans() -> list[_PodPlan]:
 
 
 def _system_services() -> list[Service]:
-    return [
-        Service("default", "kubernetes", "ClusterIP", None, KUBERNETES_SERVICE_IP,
-                [ServicePort(443, 6443, "TCP", "https")]),
-        Service("kube-system", "kube-dns", "ClusterIP", {"k8s-app": "kube-dns"}, CLUSTER_DNS_IP, [
-            ServicePort(53, 53, "UDP", "dns"),
-            ServicePort(53, 53, "TCP", "dns-tcp"),
-            ServicePort(9153, 9153, "TCP", "metrics"),
-        ]),
-    ]
+    from grader.model.services import builtin_services  # one definition of kind's own Services
+
+    return builtin_services()
 
 
-def _kubernetes_endpoint_slice() -> Raw:
-    """The API server's endpoint behind the `kubernetes` Service, as the apiserver publishes it."""
-    obj = {
-        "apiVersion": "discovery.k8s.io/v1",
-        "kind": "EndpointSlice",
-        "metadata": {"name": "kubernetes", "namespace": "default",
-                     "labels": {"kubernetes.io/service-name": "kubernetes"}},
-        "addressType": "IPv4",
-        "endpoints": [{"addresses": [NODE_IPS[0]], "conditions": {"ready": True}}],
-        "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
-    }
-    return Raw("EndpointSlice", "default", "kubernetes", obj)
+
+
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "local-path-storage")
+
+
+def is_system_namespace(name: str) -> bool:
+    """A namespace kind itself uses; the course's tables and pod lists leave these out."""
+    return name in SYSTEM_NAMESPACES
