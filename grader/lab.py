@@ -115,8 +115,10 @@ class Lab:
 
     # -- verbs ----------------------------------------------------------------------------------
 
-    def run(self, probes: Sequence[Probe]) -> list[Result]:
-        return self.backend.run(list(probes))
+    def run(self, probes: Sequence[Probe], expect: Sequence[bool | None] | None = None) -> list[Result]:
+        """Run probes; `expect` (per probe: should it succeed?) lets a live backend retry while
+        policy programming settles. The simulator answers at once and ignores it."""
+        return self.backend.run(list(probes), expect=list(expect) if expect is not None else None)
 
     def connect(self, src: str, host: str, port: int, protocol: str = "TCP") -> Result:
         """Connect from pod `src` to host:port (an IP, or a DNS name resolved from `src`)."""
@@ -171,7 +173,8 @@ class Lab:
             )
         pairs = [(s, t) for s in srcs for t in tgts]
         table = Reachability(srcs, tgts, port, protocol, exp)
-        for key, res in zip(pairs, self.run([Connect(s, ips[t], port, protocol) for s, t in pairs])):
+        probes = [Connect(s, ips[t], port, protocol) for s, t in pairs]
+        for key, res in zip(pairs, self.run(probes, expect=[exp[k] for k in pairs])):
             table.observed[key] = res.ok
             table.results[key] = res
         return table
@@ -179,7 +182,14 @@ class Lab:
     # -- expectations ---------------------------------------------------------------------------
 
     def expect(self, result: Result, ok: bool, what: str, *, hints: Sequence[str] = ()) -> Result:
-        """Fail the task unless the probe's outcome is `ok`. `what` says the expectation in words."""
+        """Fail the task unless the probe's outcome is `ok`. `what` says the expectation in words.
+
+        A mismatch is probed again with the expectation known, so a live backend can retry (up to
+        ~10 s for a connection that should succeed) or confirm (one that should be blocked).
+        """
+        if result.ok == ok:
+            return result
+        result = self.run([result.probe], expect=[ok])[0]
         if result.ok == ok:
             return result
         observed = _describe(result)

@@ -94,30 +94,31 @@ class Backend(Protocol):
     def apply(self, manifests: list[Any]) -> None:
         """Make the cluster hold these loaded manifests (grader.manifests.Manifest)."""
 
-    def run(self, probes: list[Probe]) -> list[Result]:
-        """Run probes (in parallel where the backend can) and return results in the same order."""
+    def run(self, probes: list[Probe], expect: list[bool | None] | None = None) -> list[Result]:
+        """Run probes (in parallel where the backend can) and return results in the same order.
+
+        `expect[i]` says whether probe i should succeed (None: no expectation); a live backend uses it
+        to retry while the cluster settles and to confirm blocked results."""
 
     def pods(self) -> list[Any]:
         """The pods the cluster runs now (grader.model.objects.Pod), with IPs and nodes."""
 
 
-AGNHOST_BIN = "/agnhost"
-
-
 def kubectl_for(probe: Probe) -> str:
-    """The kubectl command that runs this probe on a live cluster, for the learner to reproduce it."""
-    if isinstance(probe, Connect):
+    """The kubectl command that runs this probe on a live cluster, for the learner to reproduce it.
+
+    The live backend runs exactly these argv (grader.live_probes builds them for both)."""
+    from grader.live_probes import clientip_command, connect_command, kubectl_exec, resolve_command
+
+    if isinstance(probe, (Connect, Resolve, ClientIP)):
         ns, _, pod = probe.src.partition("/")
-        return (
-            f"kubectl exec -n {ns} {pod} -- {AGNHOST_BIN} connect {probe.host}:{probe.port} "
-            f"--timeout=1s --protocol={probe.protocol.lower()}"
-        )
-    if isinstance(probe, Resolve):
-        ns, _, pod = probe.src.partition("/")
-        return f"kubectl exec -n {ns} {pod} -- nslookup {probe.name}"
-    if isinstance(probe, ClientIP):
-        ns, _, pod = probe.src.partition("/")
-        return f"kubectl exec -n {ns} {pod} -- wget -qO- -T 2 http://{probe.host}:{probe.port}/clientip"
+        if isinstance(probe, Connect):
+            argv = connect_command(probe.host, probe.port, probe.protocol)
+        elif isinstance(probe, Resolve):
+            argv = resolve_command(probe.name)
+        else:
+            argv = clientip_command(probe.host, probe.port)
+        return kubectl_exec(ns, pod, argv)
     if isinstance(probe, Http):
         scheme = "https" if probe.tls else "http"
         if probe.via == "ingress":

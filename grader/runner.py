@@ -73,10 +73,18 @@ def open_lab(
             loaded, namespace_map = fence_lesson(loaded, learner, lesson.namespaces)
         except LearnerNameError as e:
             raise SetupError(str(e)) from None
+    namespaces = [namespace_map.get(ns, ns) for ns in lesson.namespaces]
     if isinstance(backend, str):
-        backend = make_backend(backend, enforce_policy=enforce_policy, **(backend_options or {}))
-    if namespace_map and hasattr(backend, "namespaces"):
-        backend.namespaces = [namespace_map.get(ns, ns) for ns in lesson.namespaces]  # a live backend works only in these
+        options = dict(backend_options or {})
+        if backend == "live":  # a live backend works only in the lesson's own (labelled) namespaces
+            options.setdefault("lesson", lesson.id)
+            options.setdefault("namespaces", namespaces)
+        backend = make_backend(backend, enforce_policy=enforce_policy, **options)
+    elif namespace_map and hasattr(backend, "namespaces"):
+        backend.namespaces = namespaces
+    if any(m.kind == "NetworkPolicy" for m in loaded) and hasattr(backend, "prove_policy_enforced"):
+        # A "blocked" verdict means nothing on a CNI that fails open: prove enforcement first.
+        backend.prove_policy_enforced()
     backend.apply(loaded)
     return Lab(backend, loaded, lesson.namespace, namespace_map=namespace_map)
 

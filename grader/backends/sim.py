@@ -29,7 +29,8 @@ class SimBackend:
         """The course's pods (kind's own system pods are part of the world but not listed)."""
         return [p for p in self.world.pods if not is_system_namespace(p.namespace)]
 
-    def run(self, probes: list[Probe]) -> list[Result]:
+    def run(self, probes: list[Probe], expect: list[bool | None] | None = None) -> list[Result]:
+        """Answer each probe from the model. `expect` is ignored: the model has no settling time."""
         return [self._one(p) for p in probes]
 
     def _one(self, probe: Probe) -> Result:
