@@ -303,6 +303,13 @@ def cmd_hint(args: argparse.Namespace) -> int:
 
     lesson = load_lesson(args.lesson)
     task = args.task
+    scenario = _active_scenario(lesson)
+    if scenario is not None and task in (None, scenario.id):
+        level, text = next_hint(lesson, f"scenario:{scenario.id}", scenario.hints)
+        print(f"{lesson.id} scenario {scenario.id}, hint {level} of {len(scenario.hints)}: {text}")
+        if level < len(scenario.hints):
+            print("(run the same command again for a more specific hint)")
+        return EXIT_OK
     if task is None:
         results = read_progress()["lessons"].get(lesson.id, {}).get("tasks", {})
         failing = [t for t, _ in lesson.tasks() if results.get(t) is False] or [t for t, _ in lesson.tasks() if not results.get(t)]
@@ -316,8 +323,17 @@ def cmd_hint(args: argparse.Namespace) -> int:
     total = len(lesson.hints[task])
     print(f"{lesson.id} {task}, hint {level} of {total}: {text}")
     if level < total:
-        print(f"(run the same command again for a more specific hint)")
+        print("(run the same command again for a more specific hint)")
     return EXIT_OK
+
+
+def _active_scenario(lesson: Any) -> Any:
+    """The break scenario deployed in the learner's lesson folder (lesson6), if any."""
+    try:
+        from grader.scenarios import active_scenario
+    except ImportError:
+        return None
+    return active_scenario(lesson.workspace())
 
 
 def cmd_tls_cert(args: argparse.Namespace) -> int:

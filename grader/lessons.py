@@ -196,9 +196,11 @@ def record_result(report: Any) -> None:
     write_progress(data)
 
 
-def next_hint(lesson: Lesson, task: str) -> tuple[int, str]:
-    """The next hint on the ladder for a task (1-based level), remembered in the progress file."""
-    ladder = lesson.hints.get(task)
+def next_hint(lesson: Lesson, task: str, ladder: list[str] | None = None) -> tuple[int, str]:
+    """The next hint on a ladder (the task's, or one given, e.g. a break scenario's), 1-based level.
+
+    How far the learner has climbed is remembered per lesson and key in the progress file."""
+    ladder = ladder if ladder is not None else lesson.hints.get(task)
     if not ladder:
         raise LessonError(f"no hints for task {task!r} of {lesson.id}; tasks with hints: {', '.join(lesson.hints) or 'none'}")
     data = read_progress()

@@ -1,0 +1,123 @@
+"""`grade lessonN` and friends as a learner meets them, through a subprocess, in a scratch course home."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def home(tmp_path):
+    """A learner's course home: the repo's exercises, but work/ and .grade/ in a temp folder."""
+    return tmp_path
+
+
+def grade(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, GRADE_HOME=str(home), GRADE_EXERCISES=str(ROOT / "exercises"), KUBECONFIG=str(home / "no-kubeconfig"), COLUMNS="200")
+    env.pop("GRADE_STATE", None)
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True, cwd=home, env=env, timeout=300, input=stdin)
+
+
+def test_first_run_copies_the_starter_and_explains_each_failure(home):
+    p = grade(home, "lesson2")
+    assert p.returncode == 1, p.stderr
+    out = p.stdout
+    assert (home / "work" / "lesson2").is_dir() and any((home / "work" / "lesson2").glob("*.yaml"))
+    assert "Grading on the simulator" in out and "grade cluster up" in out
+    assert "FAIL test_clusterip_service" in out
+    assert "expected:" in out and "observed:" in out and "reproduce: kubectl exec" in out
+    assert "tasks pass" in out and "Traceback" not in out + p.stderr
+    assert "grade hint lesson2" in out
+
+
+def test_reference_solution_passes_with_exit_0(home):
+    p = grade(home, "lesson2", "--solution")
+    assert p.returncode == 0, p.stdout
+    assert "FAIL" not in p.stdout and "PASS test_clusterip_service" in p.stdout
+
+
+def test_json_and_junit_reports_have_one_entry_per_task(home):
+    p = grade(home, "lesson1", "--solution", "--json", str(home / "r.json"), "--junit", str(home / "r.xml"))
+    assert p.returncode == 0, p.stdout
+    report = json.loads((home / "r.json").read_text())
+    assert report["lesson"] == "lesson1" and report["passed"] is True and report["backend"] == "simulator"
+    assert [t["id"] for t in report["tasks"]][:2] == ["test_pods_on_different_nodes", "test_pod_to_pod_by_ip"]
+    assert all(t["passed"] for t in report["tasks"])
+    assert "<testsuite" in (home / "r.xml").read_text()
+
+
+def test_keyword_selects_tasks_and_unknown_keyword_is_a_usage_error(home):
+    p = grade(home, "lesson2", "--solution", "-k", "nodeport")
+    assert p.returncode == 0 and p.stdout.count("PASS") == 1, p.stdout
+    p = grade(home, "lesson2", "--solution", "-k", "no_such_task")
+    assert p.returncode == 2 and "no task matches" in p.stdout
+
+
+def test_progress_is_kept_and_listed(home):
+    grade(home, "lesson2")
+    progress = json.loads((home / ".grade" / "progress.json").read_text())
+    tasks = progress["lessons"]["lesson2"]["tasks"]
+    assert tasks and not all(tasks.values())
+    p = grade(home, "list")
+    assert p.returncode == 0 and "lesson2" in p.stdout and "not graded yet" in p.stdout  # lesson1 not graded
+
+
+def test_hint_ladder_goes_from_vague_to_specific(home):
+    first = grade(home, "hint", "lesson2", "test_clusterip_service").stdout
+    second = grade(home, "hint", "lesson2", "test_clusterip_service").stdout
+    assert "hint 1 of 3" in first and "hint 2 of 3" in second
+    assert first.split(":", 1)[1] != second.split(":", 1)[1]
+
+
+def test_reset_restores_the_starter_and_keeps_a_backup(home):
+    grade(home, "lesson2")
+    mine = next((home / "work" / "lesson2").glob("*.yaml"))
+    mine.write_text("# my edits\n")
+    p = grade(home, "reset", "lesson2")  # no terminal to confirm: refuses
+    assert p.returncode == 2 and "--yes" in p.stderr
+    p = grade(home, "reset", "lesson2", "--yes")
+    assert p.returncode == 0
+    assert mine.read_text() != "# my edits\n"
+    backups = list((home / "work" / ".backup").glob("lesson2-*"))
+    assert backups and (backups[0] / mine.name).read_text() == "# my edits\n"
+
+
+def test_broken_yaml_in_the_learners_files_is_a_clear_error(home):
+    grade(home, "lesson2")
+    bad = home / "work" / "lesson2" / "broken.yaml"
+    bad.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  ports:\n    - port: eighty\n")
+    p = grade(home, "lesson2")
+    assert p.returncode == 2
+    assert "broken.yaml:7" in p.stdout and "eighty" in p.stdout
+    assert "nothing was graded" in p.stdout and "Traceback" not in p.stdout + p.stderr
+
+
+def test_unknown_lesson_is_a_usage_error(home):
+    p = grade(home, "lesson9")
+    assert p.returncode == 2 and "no lesson named 'lesson9'" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_break_scenario_then_its_hints_then_grading_fails(home):
+    p = grade(home, "lesson6", "--break", "no-endpoints")
+    assert p.returncode == 0, p.stderr
+    assert "Symptom:" in p.stdout
+    h = grade(home, "hint", "lesson6")
+    assert "scenario no-endpoints, hint 1 of 3" in h.stdout
+    g = grade(home, "lesson6")
+    assert g.returncode == 1 and "FAIL" in g.stdout
+    p = grade(home, "lesson6", "--break", "no-such-scenario")
+    assert p.returncode == 2 and "no-endpoints" in p.stderr
+
+
+def test_tls_cert_writes_a_tls_secret(home):
+    p = grade(home, "tls-cert", "--host", "myapp.example.com", "--out", str(home / "out"))
+    assert p.returncode == 0, p.stderr
+    manifests = list((home / "out").glob("*.yaml"))
+    assert manifests and "kubernetes.io/tls" in manifests[0].read_text()
