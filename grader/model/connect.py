@@ -217,9 +217,7 @@ def _through_service(
     eps = services.ready_endpoints(world, svc, sp)
     if not eps:
         trace.append(f"{via}: Service {svc.key} port {sp.port}/{sp.protocol} has no ready endpoints; kube-proxy rejects the connection")
-        diag = services.endpoint_diagnosis(world, svc)
-        trace += [f"  {d}" for d in diag]
-        hints += diag
+        hints += services.endpoint_diagnosis(world, svc)  # the why, once, as hints
         return Connection("no-endpoints", trace, hints, dst_port=port, service=svc.key)
     trace.append(f"{via}: Service {svc.key} port {sp.port} -> targetPort {sp.target_port}; endpoints: " + ", ".join(f"{e.pod or e.ip}:{e.port}" for e in eps))
     results: list[tuple[services.Endpoint, Connection]] = []
