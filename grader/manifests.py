@@ -1028,6 +1028,8 @@ def _check_service(check: _Checker, obj: dict) -> None:
         check.error(("spec", "type"), f"unsupported Service type {svc_type!r}", fix=f"use one of {', '.join(_SERVICE_TYPES)}")
     if svc_type == "ExternalName" and not spec.get("externalName"):
         check.error(("spec", "type"), "an ExternalName Service needs spec.externalName", fix="add externalName: <dns name>")
+    elif svc_type == "ExternalName" and isinstance(spec.get("externalName"), str):
+        _check_external_name(check, spec["externalName"])
     cluster_ip = spec.get("clusterIP")
     if isinstance(cluster_ip, str) and cluster_ip not in ("", "None"):
         try:
@@ -1079,6 +1081,39 @@ def _check_service(check: _Checker, obj: dict) -> None:
             if name in names:
                 check.error(path + ("name",), f"port name {name!r} is used twice", fix="give each port its own name")
             names[name] = i
+
+
+def _check_external_name(check: _Checker, name: str) -> None:
+    """The API server takes spec.externalName as a DNS-1123 subdomain (a trailing dot allowed): a host name, nothing else."""
+    bare = name[:-1] if name.endswith(".") else name
+    if _DNS1123_SUBDOMAIN.match(bare) and len(bare) <= 253:
+        return
+    host = _host_part(name)
+    example = host if host and _DNS1123_SUBDOMAIN.match(host) else "example.com"
+    if "://" in name:
+        why = "it has a URL scheme"
+    elif "/" in name:
+        why = "it has a path"
+    elif re.search(r":\d*$", name):
+        why = "it has a port (the port goes in spec.ports)"
+    elif name != name.lower():
+        why = "it has upper-case letters"
+    elif len(bare) > 253:
+        why = "it is longer than 253 characters"
+    else:
+        why = "it has characters other than lowercase letters, digits, '-' and '.'"
+    check.error(("spec", "externalName"),
+                f"{name!r} is not a DNS name: {why}; an ExternalName Service becomes a DNS CNAME, so it takes a host name only",
+                fix=f"write the host name only, e.g. {example}")
+
+
+def _host_part(text: str) -> str:
+    """The host of a URL-like string ('https://Example.com:443/x' -> 'example.com')."""
+    rest = text.split("://", 1)[1] if "://" in text else text
+    rest = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    if not rest.startswith("["):
+        rest = rest.split(":", 1)[0]
+    return rest.lower().rstrip(".")
 
 
 def _check_service_allocations(check: _Checker, spec: dict, cluster_ips: dict[str, str], node_ports: dict) -> None:

@@ -373,6 +373,28 @@ def test_several_service_ports_need_names_and_protocols_are_upper_case():
     assert any(line == 7 and "unsupported protocol 'tcp'" in m for line, m in messages)
 
 
+EXTERNAL_NAME = "apiVersion: v1\nkind: Service\nmetadata: {{name: ext}}\nspec:\n  type: ExternalName\n  externalName: {value}\n"
+
+
+@pytest.mark.parametrize("value,why,host", [
+    ("https://example.com/", "URL scheme", "example.com"),
+    ("example.com/api", "path", "example.com"),
+    ("example.com:443", "port", "example.com"),
+    ("Example.COM", "upper-case", "example.com"),
+    ("my_host.example.com", "characters other than", "example.com"),
+])
+def test_external_name_must_be_a_host_name_only(value, why, host):
+    error = only_error(EXTERNAL_NAME.format(value=value))
+    assert error.source.line == 6
+    assert "Service default/ext: spec.externalName:" in error.message and why in error.message
+    assert error.fix == f"write the host name only, e.g. {host}"
+
+
+@pytest.mark.parametrize("value", ["example.com", "example.com.", "db", "api.eu-west-1.example.org", "web.lesson3.svc.cluster.local"])
+def test_external_name_accepts_dns_names_with_or_without_a_trailing_dot(value):
+    assert load_text(EXTERNAL_NAME.format(value=value))[0].obj["spec"]["externalName"] == value
+
+
 def test_unknown_service_type():
     error = only_error("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: Nodeport\n  ports: [{port: 80}]\n")
     assert error.source.line == 5 and "unsupported Service type 'Nodeport'" in error.message
