@@ -5,7 +5,14 @@ Scenarios follow kubernetes-sigs/ingress-controller-conformance features/*.featu
 
 from __future__ import annotations
 
-from grader.model.ingress import host_match, ingress_class_of, path_match, route
+from grader.model.ingress import (
+    ANY_INGRESS_CLASS,
+    course_ingress_class,
+    host_match,
+    ingress_class_of,
+    path_match,
+    route,
+)
 from grader.model.objects import ContainerPort, Pod, Raw, Service, ServicePort, World
 
 NS = "lesson5"
@@ -326,8 +333,72 @@ def test_only_ingresses_of_the_requested_class_route():
     assert served_by("c.test", "/", w, ingress_class="cloud-provider-kind") == 404
     w.ingress_classes.append(ingress_class("cloud-provider-kind", default=True))
     assert served_by("c.test", "/", w, ingress_class="cloud-provider-kind") == "web"
-    # No class given: every Ingress counts.
+    # No class given and the world holds the course class: the course controller decides.
+    assert served_by("b.test", "/", w) == 404
+    # ANY_INGRESS_CLASS: every Ingress counts.
+    assert served_by("b.test", "/", w, ingress_class=ANY_INGRESS_CLASS) == "web"
+
+
+def test_without_any_ingress_class_in_the_world_every_ingress_counts():
+    w = world([ingress("theirs", [("b.test", [path("/", "web")])], cls="nginx")], ["web"])
     assert served_by("b.test", "/", w) == "web"
+
+
+def course_world(ingresses, names=("web",), extra_classes=()):
+    return world(ingresses, list(names), ingress_classes=[course_ingress_class(), *extra_classes])
+
+
+def test_an_ingress_naming_a_class_the_cluster_lacks_is_served_by_nobody_and_the_trace_says_why():
+    w = course_world([ingress("web", [("shop.test", [path("/", "web")])], cls="nginx")])
+    r = route(w, "shop.test", "/")
+    assert (r.status, r.service) == (404, None)
+    why = ("IngressClass nginx does not exist on this cluster: no controller serves this Ingress; "
+           "use ingressClassName: cloud-provider-kind or leave it out")
+    assert any("Ingress lesson5/web skipped" in line and why in line for line in r.trace)
+    assert any(why in p for p in r.problems)
+    # Another host: the skipped Ingress does not explain that miss, so it is not a problem of this request.
+    assert route(w, "other.test", "/").problems == []
+
+
+def test_an_ingress_of_an_existing_class_of_another_controller_is_not_served():
+    nginx = Raw(kind="IngressClass", namespace=None, name="nginx",
+                obj={"metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}})
+    w = course_world([ingress("web", [("shop.test", [path("/", "web")])], cls="nginx")], extra_classes=[nginx])
+    r = route(w, "shop.test", "/")
+    assert r.status == 404
+    assert any("its class is nginx (controller k8s.io/ingress-nginx), not cloud-provider-kind" in p for p in r.problems)
+
+
+def test_without_ingress_class_name_the_default_course_class_serves_it():
+    w = course_world([ingress("web", [("shop.test", [path("/", "web")])])])
+    assert served_by("shop.test", "/", w) == "web"
+    assert served_by("shop.test", "/", w, ingress_class="nginx") == 404
+
+
+def test_cloud_provider_kind_ignores_the_legacy_class_annotation():
+    # The admission plugin leaves an annotated Ingress without class; cloud-provider-kind, the default, takes it.
+    w = course_world([ingress("web", [("shop.test", [path("/", "web")])],
+                              annotations={"kubernetes.io/ingress.class": "nginx"})])
+    r = route(w, "shop.test", "/")
+    assert r.service == f"{NS}/web" and r.status is None
+    assert any("ignores the legacy annotation kubernetes.io/ingress.class: nginx" in line for line in r.trace)
+    # A controller that honours the annotation would see class nginx.
+    assert served_by("shop.test", "/", w, ingress_class="nginx") == "web"
+
+
+def test_two_default_classes_make_the_api_server_refuse_a_classless_ingress():
+    w = course_world([ingress("web", [("shop.test", [path("/", "web")])])],
+                     extra_classes=[ingress_class("other", default=True)])
+    r = route(w, "shop.test", "/")
+    assert r.status == 404
+    assert any("the API server refuses an Ingress without ingressClassName while 2 IngressClasses are marked default" in p
+               for p in r.problems)
+
+
+def test_the_default_class_annotation_must_be_exactly_true():
+    w = World(ingress_classes=[Raw(kind="IngressClass", namespace=None, name="x", obj={
+        "metadata": {"name": "x", "annotations": {"ingressclass.kubernetes.io/is-default-class": "True"}}})])
+    assert ingress_class_of(w, ingress("c")) is None
 
 
 def test_namespace_limits_routing_to_that_namespaces_ingresses():

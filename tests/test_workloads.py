@@ -372,3 +372,56 @@ def test_include_system_adds_coredns_kube_dns_and_kubernetes_service():
     assert world.service("default", "kubernetes").cluster_ip == "10.96.0.1"
     assert "kube-system" in world.namespaces
     assert world_of(pod("a")).service("kube-system", "kube-dns") is None
+
+
+def test_include_system_adds_cloud_provider_kinds_default_ingress_class():
+    (cls,) = world_of(pod("a"), include_system=True).ingress_classes
+    assert cls.name == "cloud-provider-kind" and cls.namespace is None
+    assert cls.spec["controller"] == "kind.sigs.k8s.io/ingress-controller"
+    assert cls.obj["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"] == "true"
+    assert world_of(pod("a")).ingress_classes == []
+
+
+def test_a_manifest_ingress_class_of_the_same_name_replaces_it_and_is_kept_default():
+    text = """
+    apiVersion: networking.k8s.io/v1
+    kind: IngressClass
+    metadata: {name: cloud-provider-kind, labels: {mine: "yes"}}
+    spec: {controller: kind.sigs.k8s.io/ingress-controller}
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: IngressClass
+    metadata: {name: nginx}
+    spec: {controller: k8s.io/ingress-nginx}
+    """
+    world = world_of(text, include_system=True)
+    assert sorted(c.name for c in world.ingress_classes) == ["cloud-provider-kind", "nginx"]
+    own = next(c for c in world.ingress_classes if c.name == "cloud-provider-kind")
+    assert own.obj["metadata"]["labels"] == {"mine": "yes"} and own.source is not None
+    # cloud-provider-kind started with --enable-default-ingress=true patches its class back to default.
+    assert own.obj["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"] == "true"
+
+
+def test_on_the_course_world_an_ingress_of_a_missing_class_is_not_routed():
+    from grader.model.ingress import route
+
+    text = """
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: web, labels: {app: web}}
+    spec: {containers: [{name: c, image: agnhost, ports: [{containerPort: 8080}]}]}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: web}
+    spec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+    ---
+    apiVersion: networking.k8s.io/v1
+    kind: Ingress
+    metadata: {name: web}
+    spec:
+      ingressClassName: nginx
+      rules: [{host: shop.test, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}]
+    """
+    assert route(world_of(text, include_system=True), "shop.test", "/").status == 404
+    assert route(world_of(text.replace("nginx", "cloud-provider-kind"), include_system=True), "shop.test", "/").service == "default/web"

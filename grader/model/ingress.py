@@ -23,7 +23,16 @@ where the course's controller, cloud-provider-kind, decides what the spec leaves
 - TLS: for https, the `spec.tls` entry whose hosts include the host (no hosts = every host) names a
   `kubernetes.io/tls` Secret with `tls.crt` and `tls.key` in the Ingress's own namespace.
 - IngressClass: `spec.ingressClassName`, else the legacy `kubernetes.io/ingress.class` annotation,
-  else the IngressClass annotated `ingressclass.kubernetes.io/is-default-class: "true"`.
+  else the IngressClass annotated `ingressclass.kubernetes.io/is-default-class: "true"` (exactly
+  "true"; the API server's DefaultIngressClass admission writes it into an Ingress created without
+  class and without the legacy annotation, and refuses such an Ingress while two classes are default).
+- The course cluster runs cloud-provider-kind with `--enable-default-ingress=true`: it creates the
+  IngressClass `cloud-provider-kind` (controller kind.sigs.k8s.io/ingress-controller) and keeps it
+  marked default (`course_ingress_class()`; build_world(include_system=True) adds it). It serves an
+  Ingress whose ingressClassName is `cloud-provider-kind`, or that has no ingressClassName while its
+  class is the default: it ignores the legacy annotation, so `kubernetes.io/ingress.class: nginx`
+  alone does not keep it away. An Ingress naming any other class (e.g. `nginx`) is served by nobody.
+  `route` routes through this controller's Ingresses whenever the world holds its IngressClass.
 - cloud-provider-kind gives each namespace its own Gateway (its own address): pass `namespace` to
   route through one namespace's address only.
 """
@@ -37,6 +46,8 @@ from grader.model.objects import Raw, World
 from grader.model.services import endpoint_diagnosis, get_service, ready_endpoints
 
 COURSE_INGRESS_CLASS = "cloud-provider-kind"
+COURSE_INGRESS_CONTROLLER = "kind.sigs.k8s.io/ingress-controller"
+ANY_INGRESS_CLASS = "*"  # route(ingress_class=ANY_INGRESS_CLASS): every Ingress, whatever its class
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 TLS_SECRET_TYPE = "kubernetes.io/tls"
@@ -68,11 +79,25 @@ def _annotations(obj: dict[str, Any]) -> dict[str, str]:
     return (obj.get("metadata") or {}).get("annotations") or {}
 
 
+def course_ingress_class() -> Raw:
+    """The IngressClass cloud-provider-kind creates on the course cluster (started with --enable-default-ingress=true)."""
+    obj = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": {"name": COURSE_INGRESS_CLASS, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
+        "spec": {"controller": COURSE_INGRESS_CONTROLLER},
+    }
+    return Raw("IngressClass", None, COURSE_INGRESS_CLASS, obj)
+
+
+def _default_classes(world: World) -> list[str]:
+    # The admission plugin and cloud-provider-kind both compare the annotation with "true" exactly.
+    return sorted(c.name for c in world.ingress_classes if _annotations(c.obj).get(DEFAULT_CLASS_ANNOTATION) == "true")
+
+
 def default_ingress_class(world: World) -> str | None:
     """The IngressClass annotated as the cluster default (first by name if several), or None."""
-    defaults = sorted(
-        c.name for c in world.ingress_classes if str(_annotations(c.obj).get(DEFAULT_CLASS_ANNOTATION, "")).lower() == "true"
-    )
+    defaults = _default_classes(world)
     return defaults[0] if defaults else None
 
 
@@ -182,18 +207,57 @@ class _Candidate:
     path: dict[str, Any]
 
 
-def _eligible_ingresses(world: World, ingress_class: str | None, namespace: str | None,
+def _class_mismatch(world: World, ing: Raw, wanted: str, trace: list[str]) -> str | None:
+    """Why the controller of class `wanted` does not serve this Ingress, or None when it does."""
+    defaults = _default_classes(world)
+    name = ing.spec.get("ingressClassName")
+    if name:
+        if name == wanted:
+            return None
+        known = {c.name: c for c in world.ingress_classes}
+        if name not in known:
+            leave_out = " or leave it out" if defaults == [wanted] else ""
+            return (f"its class is {name}, and IngressClass {name} does not exist on this cluster: no controller serves "
+                    f"this Ingress; use ingressClassName: {wanted}{leave_out}")
+        controller = (known[name].spec or {}).get("controller") or "(none)"
+        return f"its class is {name} (controller {controller}), not {wanted}"
+    legacy = _annotations(ing.obj).get(LEGACY_CLASS_ANNOTATION)
+    if legacy is not None and wanted == COURSE_INGRESS_CLASS:
+        # The admission plugin leaves it without class; cloud-provider-kind reads spec.ingressClassName only.
+        if wanted in defaults:
+            trace.append(f"Ingress {ing.key}: no ingressClassName; cloud-provider-kind ignores the legacy annotation "
+                         f"{LEGACY_CLASS_ANNOTATION}: {legacy} and serves it as the default class")
+            return None
+        return f"it has no ingressClassName and IngressClass {wanted} is not the default class"
+    if legacy is not None:
+        return None if legacy == wanted else f"its class is {legacy} (legacy annotation {LEGACY_CLASS_ANNOTATION}), not {wanted}"
+    if len(defaults) > 1:
+        return (f"the API server refuses an Ingress without ingressClassName while {len(defaults)} IngressClasses are "
+                f"marked default ({', '.join(defaults)}); set ingressClassName: {wanted}")
+    if not defaults:
+        return (f"its class is (none: no ingressClassName and no default IngressClass), so no controller serves it; "
+                f"set ingressClassName: {wanted}")
+    return None if defaults[0] == wanted else f"it has no ingressClassName, so its class is the default {defaults[0]}, not {wanted}"
+
+
+def _could_match(ing: Raw, host: str) -> bool:
+    """Whether this Ingress has a rule for this host (or a catch-all), so its being skipped explains a miss."""
+    if ing.spec.get("defaultBackend"):
+        return True
+    return any(host_match((rule or {}).get("host") or "", host) is not None for rule in ing.spec.get("rules") or [])
+
+
+def _eligible_ingresses(world: World, ingress_class: str | None, namespace: str | None, host: str,
                         trace: list[str], problems: list[str]) -> list[Raw]:
     chosen = []
     for ing in sorted(world.ingresses, key=lambda i: (i.namespace or "", i.name)):
         if namespace is not None and ing.namespace != namespace:
             continue
-        cls = ingress_class_of(world, ing)
-        if ingress_class is not None and cls != ingress_class:
-            trace.append(
-                f"Ingress {ing.key} skipped: its class is {cls or '(none: no ingressClassName and no default IngressClass)'}, "
-                f"not {ingress_class}"
-            )
+        mismatch = _class_mismatch(world, ing, ingress_class, trace) if ingress_class is not None else None
+        if mismatch:
+            trace.append(f"Ingress {ing.key} skipped: {mismatch}")
+            if _could_match(ing, host):
+                problems.append(f"Ingress {ing.key} is not served: {mismatch}")
             continue
         errors = _translation_errors(world, ing)
         if errors:
@@ -209,16 +273,22 @@ def route(world: World, host: str, path: str = "/", scheme: str = "http", ingres
           namespace: str | None = None) -> Route:
     """Route one request (Host header / SNI `host`, `path`) through the Ingresses of `ingress_class`.
 
-    `ingress_class=None` considers every Ingress; otherwise only those whose class (see
-    `ingress_class_of`) is that class. `namespace` limits routing to one namespace's Ingresses.
+    `ingress_class=None` means the course's controller (class cloud-provider-kind) when the world holds
+    that IngressClass (build_world(include_system=True) adds it), else every Ingress; ANY_INGRESS_CLASS
+    considers every Ingress; another name only the Ingresses that class's controller would serve.
+    `namespace` limits routing to one namespace's Ingresses.
     """
+    if ingress_class is None and any(c.name == COURSE_INGRESS_CLASS for c in world.ingress_classes):
+        ingress_class = COURSE_INGRESS_CLASS
+    elif ingress_class == ANY_INGRESS_CLASS:
+        ingress_class = None
     req_host = normalize_host(host)
     req_path = path.split("?", 1)[0].split("#", 1)[0] or "/"
     if not req_path.startswith("/"):
         req_path = "/" + req_path
     trace: list[str] = [f"{scheme.upper()} request Host {req_host} path {req_path}"]
     problems: list[str] = []
-    ingresses = _eligible_ingresses(world, ingress_class, namespace, trace, problems)
+    ingresses = _eligible_ingresses(world, ingress_class, namespace, req_host, trace, problems)
     if not ingresses:
         trace.append("no Ingress to route through")
 

@@ -98,8 +98,10 @@ def build_world(manifests: list[Manifest], *, enforce_policy: bool = True, inclu
 
     `enforce_policy=False` models a CNI that ignores NetworkPolicy (Flannel, or kindnet failing open).
     `include_system=True` also adds what kind itself runs: the kube-system namespaces, two CoreDNS pods
-    (k8s-app=kube-dns) with the kube-dns Service at 10.96.0.10, the local-path-provisioner pod, and the
-    `kubernetes` Service at 10.96.0.1 (services.builtin_services; its endpoint is the API server, control-plane:6443).
+    (k8s-app=kube-dns) with the kube-dns Service at 10.96.0.10, the local-path-provisioner pod, the
+    `kubernetes` Service at 10.96.0.1 (services.builtin_services; its endpoint is the API server, control-plane:6443),
+    and the default IngressClass `cloud-provider-kind` of the course's Ingress controller (ingress.course_ingress_class;
+    one the manifests define under that name is kept, marked default as the controller keeps it).
     """
     world = World(nodes=_nodes(), cni_enforces_policy=enforce_policy)
     ordered = sorted(manifests, key=lambda m: (m.namespace or "", m.kind, m.name))
@@ -121,6 +123,8 @@ def build_world(manifests: list[Manifest], *, enforce_policy: bool = True, inclu
             continue
         raw = Raw(m.kind, m.namespace, m.name, m.obj, m.source)
         getattr(world, _RAW_TARGETS.get(m.kind, "others")).append(raw)
+    if include_system:
+        world.ingress_classes = _with_course_ingress_class(world.ingress_classes)
     return world
 
 
@@ -460,6 +464,21 @@ def _system_pod_plans() -> list[_PodPlan]:
         owner="Deployment/local-path-provisioner", node=control_plane,
     ))
     return plans
+
+
+def _with_course_ingress_class(classes: list[Raw]) -> list[Raw]:
+    """Add cloud-provider-kind's IngressClass; one the manifests define under its name is kept, marked default."""
+    from grader.model.ingress import COURSE_INGRESS_CLASS, DEFAULT_CLASS_ANNOTATION, course_ingress_class
+
+    own = next((c for c in classes if c.name == COURSE_INGRESS_CLASS), None)
+    if own is None:
+        return [course_ingress_class(), *classes]
+    meta = own.obj.get("metadata") or {}
+    if (meta.get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true":
+        return classes
+    # With --enable-default-ingress=true the controller patches its class back to default.
+    patched = {**own.obj, "metadata": {**meta, "annotations": {**(meta.get("annotations") or {}), DEFAULT_CLASS_ANNOTATION: "true"}}}
+    return [Raw(own.kind, own.namespace, own.name, patched, own.source) if c is own else c for c in classes]
 
 
 def _system_services() -> list[Service]:
