@@ -35,6 +35,7 @@ Semantics (kubernetes.io "Network Policies", the API reference, and PLATFORM.md)
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import json
 import re
@@ -569,26 +570,29 @@ class _Group:
     members: list[int]  # indices into the pod list
     rep: Pod
     selected: list[_Policy]  # policies isolating the group for its direction
+    selected_key: tuple[int, ...]  # their identities, for memoising
     peer_bits: frozenset[int]  # ids of the other direction's peers this group matches
-    node: str | None
+    ports: tuple[tuple[int, str], ...] = ()  # destination groups: distinct (port, protocol)
+    declared: tuple[tuple[int, str, str | None], ...] = ()  # destination groups: ports with their names
 
 
 class GroupedMatrix:
     """A reachability matrix kept per group of pods that no policy can tell apart.
 
     Two pods are in the same source group when the same egress policies select them and they match
-    the same ingress peers (labels, namespace, ipBlock membership of their IP), and in the same
-    destination group when the same ingress policies select them, they match the same egress peers
-    and they declare the same ports (so named ports resolve alike). Each (source group, destination
-    group, port) is evaluated once; `cells()` expands the result in pod order.
+    the same ingress peers (labels, namespace, ipBlock membership of their IP, hostNetwork), and in
+    the same destination group when the same ingress policies select them, they match the same
+    egress peers and they declare the same ports (so named ports resolve alike). Each (source group,
+    destination group, port) is evaluated once; the egress half and the ingress half are memoised
+    separately, since each depends on fewer facts. Cells the groups cannot express are overridden
+    per pair: a pod to itself, and node traffic between a hostNetwork pod and a pod on its node.
     """
 
     def __init__(self, world: World, pods: list[Pod]):
         self.pods = pods
         self.enforced = world.cni_enforces_policy
         ctx = _Context(world)
-        self._ctx = ctx
-        peers = {INGRESS: {}, EGRESS: {}}  # direction -> peer key -> (id, peer)
+        peers: dict[str, dict[str, tuple[int, _Peer]]] = {INGRESS: {}, EGRESS: {}}
         # rule peers as id sets, so a group's match is a set intersection
         self._rule_ids: dict[int, frozenset[int] | None] = {}
         for p in ctx.policies:
@@ -598,8 +602,8 @@ class GroupedMatrix:
                         self._rule_ids[id(rule)] = None
                         continue
                     ids = set()
+                    table = peers[direction]
                     for peer in rule.peers:
-                        table = peers[direction]
                         entry = table.get(peer.key())
                         if entry is None:
                             entry = table[peer.key()] = (len(table), peer)
@@ -607,13 +611,12 @@ class GroupedMatrix:
                     self._rule_ids[id(rule)] = frozenset(ids)
         label_peers = {d: [(i, pe) for i, pe in peers[d].values() if pe.kind == "pods"] for d in peers}
         ip_peers = {d: [(i, pe) for i, pe in peers[d].values() if pe.kind == "ipblock"] for d in peers}
-        split_by_node = any(p.host_network for p in pods)
 
         label_cache: dict[tuple, tuple] = {}
         src_groups: dict[tuple, _Group] = {}
         dst_groups: dict[tuple, _Group] = {}
-        self.src_of: list[_Group] = []
-        self.dst_of: list[_Group] = []
+        src_of: list[_Group] = []
+        dst_of: list[_Group] = []
         for index, pod in enumerate(pods):
             lkey = (pod.namespace, frozenset(pod.labels.items()), pod.host_network)
             cached = label_cache.get(lkey)
@@ -628,28 +631,69 @@ class GroupedMatrix:
             ip = _ip(pod.ip)
             in_bits = in_label_bits | frozenset(i for i, pe in ip_peers[INGRESS] if _in_block(pe, ip))
             eg_bits = eg_label_bits | frozenset(i for i, pe in ip_peers[EGRESS] if _in_block(pe, ip))
-            node = pod.node if split_by_node else None
-            skey = (tuple(id(p) for p in egress_sel), in_bits, pod.host_network, node)
+            egress_key = tuple(id(p) for p in egress_sel)
+            skey = (egress_key, in_bits, pod.host_network)
             g = src_groups.get(skey)
             if g is None:
-                g = src_groups[skey] = _Group([], pod, egress_sel, in_bits, node)
+                g = src_groups[skey] = _Group([], pod, egress_sel, egress_key, in_bits)
             g.members.append(index)
-            self.src_of.append(g)
+            src_of.append(g)
+            ingress_key = tuple(id(p) for p in ingress_sel)
             ports = tuple((p.port, p.protocol, p.name) for p in pod.ports)
-            dkey = (tuple(id(p) for p in ingress_sel), eg_bits, ports, pod.host_network, node)
+            dkey = (ingress_key, eg_bits, ports, pod.host_network)
             g = dst_groups.get(dkey)
             if g is None:
-                g = dst_groups[dkey] = _Group([], pod, ingress_sel, eg_bits, node)
+                g = dst_groups[dkey] = _Group([], pod, ingress_sel, ingress_key, eg_bits, _pod_ports(pod), ports)
             g.members.append(index)
-            self.dst_of.append(g)
+            dst_of.append(g)
         self.src_groups = list(src_groups.values())
         self.dst_groups = list(dst_groups.values())
-        self._table: dict[tuple[int, int], tuple[tuple[int, str, bool], ...]] = {}
+        src_index = {id(g): i for i, g in enumerate(self.src_groups)}
+        dst_index = {id(g): i for i, g in enumerate(self.dst_groups)}
+        self._src_of = [src_index[id(g)] for g in src_of]
+        self._dst_of = [dst_index[id(g)] for g in dst_of]
+        # table[src group][dst group] = ((port, protocol, allowed), ...) in the destination's port order
+        egress_memo: dict[tuple, tuple[bool, ...]] = {}
+        ingress_memo: dict[tuple, tuple[bool, ...]] = {}
+        self._table: list[list[tuple[tuple[int, str, bool], ...]]] = []
         for sg in self.src_groups:
+            row = []
             for dg in self.dst_groups:
-                self._table[id(sg), id(dg)] = tuple(
-                    (port, proto, self._allowed(sg, dg, port, proto)) for port, proto in _pod_ports(dg.rep)
-                )
+                if not self.enforced:
+                    row.append(tuple((port, proto, True) for port, proto in dg.ports))
+                    continue
+                # egress: the source's egress policies against what the destination is (peers, named ports)
+                ekey = (sg.selected_key, dg.peer_bits, dg.declared, dg.rep.host_network)
+                eg = egress_memo.get(ekey)
+                if eg is None:
+                    eg = egress_memo[ekey] = tuple(
+                        not sg.selected or self._rules_allow(sg.selected, EGRESS, dg.peer_bits, port, proto, dg.rep)
+                        for port, proto in dg.ports
+                    )
+                # ingress: the destination's ingress policies and named ports against what the source is
+                ikey = (dg.selected_key, dg.declared, sg.peer_bits)
+                ing = ingress_memo.get(ikey)
+                if ing is None:
+                    ing = ingress_memo[ikey] = tuple(
+                        not dg.selected or self._rules_allow(dg.selected, INGRESS, sg.peer_bits, port, proto, dg.rep)
+                        for port, proto in dg.ports
+                    )
+                row.append(tuple((port, proto, e and i) for (port, proto), e, i in zip(dg.ports, eg, ing)))
+            self._table.append(row)
+        self._always = self._always_allowed_pairs() if self.enforced else {}
+
+    def _always_allowed_pairs(self) -> dict[int, set[int]]:
+        """src index -> dst indices allowed whatever the groups say (a pod to itself; node traffic)."""
+        always: dict[int, set[int]] = {i: {i} for i in range(len(self.pods))}
+        by_node: dict[str, list[int]] = {}
+        for i, p in enumerate(self.pods):
+            by_node.setdefault(p.node, []).append(i)
+        for i, p in enumerate(self.pods):
+            if p.host_network:  # its traffic is its node's: always allowed to and from pods on that node
+                for j in by_node[p.node]:
+                    always[i].add(j)
+                    always[j].add(i)
+        return always
 
     def _rules_allow(self, selected: list[_Policy], direction: str, remote_bits, port, proto, dst) -> bool:
         for p in selected:
@@ -662,45 +706,79 @@ class GroupedMatrix:
                 return True
         return False
 
-    def _allowed(self, sg: _Group, dg: _Group, port: int, proto: str) -> bool:
-        if not self.enforced:
-            return True
-        src, dst = sg.rep, dg.rep
-        if sg.selected and not (dst.host_network and dst.node == src.node):
-            if not self._rules_allow(sg.selected, EGRESS, dg.peer_bits, port, proto, dst):
-                return False
-        if dg.selected and not (src.host_network and src.node == dst.node):
-            if not self._rules_allow(dg.selected, INGRESS, sg.peer_bits, port, proto, dst):
-                return False
-        return True
+    def _flat_rows(self, si: int) -> list[tuple[str, int, str, bool]]:
+        """(dst key, port, protocol, allowed) for every destination, for source group `si`."""
+        row = self._table[si]
+        return [
+            (pod.key, port, proto, ok)
+            for pod, dg in zip(self.pods, self._dst_of)
+            for port, proto, ok in row[dg]
+        ]
+
+    def _offsets(self) -> list[int]:
+        offsets, total = [], 0
+        for dg in self._dst_of:
+            offsets.append(total)
+            total += len(self.dst_groups[dg].ports)
+        return offsets
 
     def cells(self) -> Iterator[MatrixCell]:
-        """Every (source pod, destination pod, destination port) cell, sources in pod order."""
-        keys = [p.key for p in self.pods]
-        table = self._table
-        for si, src_key in enumerate(keys):
-            sg = id(self.src_of[si])
-            for di, dst_key in enumerate(keys):
-                row = table[sg, id(self.dst_of[di])]
-                if si == di:  # a pod cannot block access to itself
-                    for port, proto, _ in row:
-                        yield MatrixCell(src_key, dst_key, port, proto, True)
-                else:
-                    for port, proto, allowed in row:
-                        yield MatrixCell(src_key, dst_key, port, proto, allowed)
+        """Every (source pod, destination pod, destination port) cell, sources in pod order (streamed)."""
+        for si, src in enumerate(self.pods):
+            always = self._always.get(si, ())
+            row = self._table[self._src_of[si]]
+            src_key = src.key
+            for di, (dst, dg) in enumerate(zip(self.pods, self._dst_of)):
+                forced = di in always
+                for port, proto, ok in row[dg]:
+                    yield MatrixCell(src_key, dst.key, port, proto, ok or forced)
+
+    def to_list(self) -> list[MatrixCell]:
+        """All cells as a list (what `matrix()` returns), built row by row without a generator."""
+        # Millions of small acyclic objects: the cyclic GC would rescan them over and over while the list grows.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build_list()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _build_list(self) -> list[MatrixCell]:
+        offsets = self._offsets()
+        out: list[MatrixCell] = []
+        flats: dict[int, list[tuple[str, int, str, bool]]] = {}
+        cache_rows = len(self.src_groups) * len(offsets) <= 5_000_000
+        for si, src in enumerate(self.pods):
+            sg = self._src_of[si]
+            flat = flats.get(sg)
+            if flat is None:
+                flat = self._flat_rows(sg)
+                if cache_rows:
+                    flats[sg] = flat
+            base = len(out)
+            src_key = src.key
+            out.extend([MatrixCell(src_key, dst_key, port, proto, ok) for dst_key, port, proto, ok in flat])
+            for di in self._always.get(si, ()):
+                start = base + offsets[di]
+                for cell in out[start : start + len(self.dst_groups[self._dst_of[di]].ports)]:
+                    cell.allowed = True
+        return out
 
     def count(self) -> tuple[int, int]:
-        """(allowed cells, all cells) without expanding the matrix."""
+        """(allowed cells, all cells) computed from the groups, without expanding the matrix."""
         allowed = total = 0
-        for sg in self.src_groups:
-            for dg in self.dst_groups:
-                row = self._table[id(sg), id(dg)]
-                n = len(sg.members) * len(dg.members)
-                allowed += n * sum(1 for _, _, ok in row if ok)
-                total += n * len(row)
-        for i in range(len(self.pods)):  # self cells are always allowed
-            row = self._table[id(self.src_of[i]), id(self.dst_of[i])]
-            allowed += sum(1 for _, _, ok in row if not ok)
+        src_sizes = [len(g.members) for g in self.src_groups]
+        dst_sizes = [len(g.members) for g in self.dst_groups]
+        for si, row in enumerate(self._table):
+            for di, cells in enumerate(row):
+                n = src_sizes[si] * dst_sizes[di]
+                allowed += n * sum(1 for _, _, ok in cells if ok)
+                total += n * len(cells)
+        for si, dsts in self._always.items():
+            row = self._table[self._src_of[si]]
+            for di in dsts:
+                allowed += sum(1 for _, _, ok in row[self._dst_of[di]] if not ok)
         return allowed, total
 
 
@@ -716,7 +794,7 @@ def matrix(world: World, pods: list[Pod] | None = None) -> list[MatrixCell]:
     policy can tell apart. hostNetwork pods are included as sources and destinations; NetworkPolicy
     does not isolate them (their traffic is node traffic, see the module docstring).
     """
-    return list(grouped_matrix(world, pods).cells())
+    return grouped_matrix(world, pods).to_list()
 
 
 def format_matrix(cells: list[MatrixCell], port: int, protocol: str = "TCP") -> str:
