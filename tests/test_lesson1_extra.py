@@ -62,7 +62,26 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="the simulator does not model podAntiAffinity yet (grader/model/workloads.py): it schedules the client next to the server")
 def test_a_required_pod_anti_affinity_keeps_the_client_off_the_servers_node(tmp_path):
     server = SOLUTION.split("---")[0]
-    assert _grade(tmp_path, server + "---" + ANTI_AFFINITY_CLIENT)["test_pods_on_different_nodes"].passed
+    tasks = _grade(tmp_path, server + "---" + ANTI_AFFINITY_CLIENT)
+    failed = {name: t.failure for name, t in tasks.items() if not t.passed}
+    assert tasks and not failed, failed
+
+
+def test_the_anti_affinity_alternative_passes_every_task_with_the_pods_on_two_workers():
+    report = grade_lesson("lesson1", [LESSON / "alternatives" / "anti-affinity"])
+    assert report.setup_error is None, report.setup_error
+    assert report.tasks and all(t.passed for t in report.tasks), [t.failure for t in report.tasks if not t.passed]
+
+
+def test_an_anti_affinity_against_the_clients_own_node_leaves_no_room_and_the_client_pending(tmp_path):
+    # The server is pinned to course-worker, a second server to course-worker2: the client has nowhere to go.
+    second = SOLUTION.split("---")[0].replace("name: server", "name: server2").replace("course-worker", "course-worker2")
+    text = SOLUTION.split("---")[0] + "---\n" + second + "---" + ANTI_AFFINITY_CLIENT
+    (tmp_path / "pods.yaml").write_text(text, encoding="utf-8")
+    from grader.manifests import load
+    from grader.model.workloads import build_world
+
+    client = build_world(load([tmp_path / "pods.yaml"], namespace="lesson1")).pod("lesson1/client")
+    assert (client.node, client.ip, client.ready) == ("", "", False)

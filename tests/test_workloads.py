@@ -425,3 +425,142 @@ def test_on_the_course_world_an_ingress_of_a_missing_class_is_not_routed():
     """
     assert route(world_of(text, include_system=True), "shop.test", "/").status == 404
     assert route(world_of(text.replace("nginx", "cloud-provider-kind"), include_system=True), "shop.test", "/").service == "default/web"
+
+
+# ----------------------------------------------------------------------------------------- inter-pod scheduling
+
+ANTI_SERVER = """  affinity:
+    podAntiAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - labelSelector: {matchLabels: {role: server}}
+        topologyKey: kubernetes.io/hostname"""
+WITH_SERVER = ANTI_SERVER.replace("podAntiAffinity", "podAffinity")
+
+
+def test_required_anti_affinity_keeps_a_pod_off_the_node_of_a_matching_pod():
+    for server_node in ("course-worker", "course-worker2"):
+        world = world_of(pod("server", spec=f"  nodeName: {server_node}", meta="  labels: {role: server}") +
+                         pod("client", spec=ANTI_SERVER))
+        client = world.pod("default/client")
+        assert client.node not in ("", server_node, "course-control-plane") and client.ip
+
+
+def test_an_existing_pods_anti_affinity_keeps_matching_newcomers_out_symmetrically():
+    # "a" is scheduled after "server" only by name order; server's own anti-affinity against role=client decides.
+    anti_client = ANTI_SERVER.replace("role: server", "role: client")
+    for server_node in ("course-worker", "course-worker2"):
+        world = world_of(pod("server", spec=f"  nodeName: {server_node}\n{anti_client}", meta="  labels: {role: server}") +
+                         pod("a", meta="  labels: {role: client}"))
+        assert world.pod("default/a").node not in ("", server_node)
+
+
+def test_required_affinity_lands_with_the_matching_pod_whatever_the_name_order():
+    for server_node in ("course-worker", "course-worker2"):
+        world = world_of(pod("zz-server", spec=f"  nodeName: {server_node}", meta="  labels: {role: server}") +
+                         pod("a-client", spec=WITH_SERVER) + pod("b-client", spec=WITH_SERVER))
+        assert world.pod("default/a-client").node == server_node
+        assert world.pod("default/b-client").node == server_node
+
+
+def test_affinity_waits_for_a_scheduled_match_like_the_schedulers_retry():
+    # a-client comes first by name, but its partner is scheduled too: it is retried and joins it.
+    world = world_of(pod("a-client", spec=WITH_SERVER) + pod("z-server", meta="  labels: {role: server}") +
+                     pod("y-other"))
+    assert world.pod("default/a-client").node == world.pod("default/z-server").node != ""
+
+
+def test_affinity_with_no_matching_pod_anywhere_stays_pending():
+    world = world_of(pod("client", spec=WITH_SERVER))
+    client = world.pod("default/client")
+    assert (client.ip, client.ready) == ("", False)
+
+
+def test_the_first_pod_of_a_self_affine_group_is_scheduled():
+    spec = WITH_SERVER.replace("role: server", "app: web")
+    (first, second) = pods_of(world_of(workload("Deployment", "web", "  replicas: 2", spec.replace("  ", "      ", 1)
+                                                .replace("\n  ", "\n      "))), "Deployment/web")
+    assert first.node and first.node == second.node
+
+
+def test_self_anti_affinity_spreads_replicas_and_leaves_the_extra_one_pending():
+    spec = ANTI_SERVER.replace("role: server", "app: web").replace("\n  ", "\n      ").replace("  affinity", "      affinity", 1)
+    replicas = pods_of(world_of(workload("Deployment", "web", "  replicas: 3", spec)), "Deployment/web")
+    placed = sorted(p.node for p in replicas if p.node)
+    assert placed == ["course-worker", "course-worker2"]  # the control-plane is tainted
+    (pending,) = [p for p in replicas if not p.node]
+    assert (pending.ip, pending.ready) == ("", False)
+
+
+def test_anti_affinity_only_counts_pods_in_its_namespaces():
+    other_ns = pod("server", spec="  nodeName: course-worker", meta="  namespace: other\n  labels: {role: server}")
+    world = world_of(other_ns + pod("here", spec="  nodeName: course-worker2", meta="  labels: {role: server}") +
+                     pod("client", spec=ANTI_SERVER))
+    # Same namespace only by default: the server in namespace "other" does not repel the client.
+    assert world.pod("default/client").node == "course-worker"
+    everywhere = ANTI_SERVER + "\n        namespaceSelector: {}"
+    world = world_of(other_ns + pod("here", spec="  nodeName: course-worker2", meta="  labels: {role: server}") +
+                     pod("client", spec=everywhere))
+    assert world.pod("default/client").node == ""
+
+
+def test_anti_affinity_on_a_key_every_node_shares_allows_one_pod_per_cluster():
+    on_os = ANTI_SERVER.replace("kubernetes.io/hostname", "kubernetes.io/os")
+    world = world_of(pod("server", spec="  nodeName: course-worker", meta="  labels: {role: server}") +
+                     pod("client", spec=on_os))
+    assert world.pod("default/client").node == ""
+
+
+def test_a_topology_key_no_node_has_fails_affinity_but_not_anti_affinity():
+    world = world_of(pod("server", spec="  nodeName: course-worker", meta="  labels: {role: server}") +
+                     pod("a", spec=WITH_SERVER.replace("kubernetes.io/hostname", "topology.kubernetes.io/zone")) +
+                     pod("b", spec=ANTI_SERVER.replace("kubernetes.io/hostname", "topology.kubernetes.io/zone")))
+    assert world.pod("default/a").node == ""
+    assert world.pod("default/b").node in ("course-worker", "course-worker2")
+
+
+def test_required_node_affinity_is_a_node_filter():
+    affinity = """  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+        - matchExpressions:
+          - {key: kubernetes.io/hostname, operator: In, values: [course-worker2]}"""
+    not_in = affinity.replace("operator: In", "operator: NotIn")
+    by_field = affinity.replace("matchExpressions", "matchFields").replace("kubernetes.io/hostname", "metadata.name")
+    world = world_of(pod("a", spec=affinity) + pod("b", spec=not_in) + pod("c", spec=by_field) +
+                     pod("d", spec=affinity.replace("course-worker2", "nowhere")))
+    assert world.pod("default/a").node == "course-worker2"
+    assert world.pod("default/b").node == "course-worker"  # the control-plane's taint still applies
+    assert world.pod("default/c").node == "course-worker2"
+    assert world.pod("default/d").node == ""
+
+
+SPREAD = """  topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: DoNotSchedule
+    labelSelector: {matchLabels: {app: web}}"""
+
+
+def _spread_deployment(replicas: int, extra: str = "") -> list:
+    spec = (SPREAD + extra).replace("\n  ", "\n      ").replace("  topology", "      topology", 1)
+    return pods_of(world_of(workload("Deployment", "web", f"  replicas: {replicas}", spec)), "Deployment/web")
+
+
+def test_topology_spread_counts_the_tainted_control_plane_as_an_empty_domain():
+    # nodeTaintsPolicy defaults to Ignore: the control-plane (0 pods) keeps the minimum at 0.
+    replicas = _spread_deployment(3)
+    assert sorted(p.node for p in replicas if p.node) == ["course-worker", "course-worker2"]
+    assert len([p for p in replicas if not p.node]) == 1
+
+
+def test_topology_spread_with_taints_honoured_spreads_over_the_workers_only():
+    replicas = _spread_deployment(4, "\n    nodeTaintsPolicy: Honor")
+    assert sorted(p.node for p in replicas) == ["course-worker", "course-worker", "course-worker2", "course-worker2"]
+
+
+def test_schedule_anyway_never_leaves_a_pod_pending():
+    replicas = _spread_deployment(3, "").copy()
+    spec = SPREAD.replace("DoNotSchedule", "ScheduleAnyway").replace("\n  ", "\n      ").replace("  topology", "      topology", 1)
+    anyway = pods_of(world_of(workload("Deployment", "web", "  replicas: 3", spec)), "Deployment/web")
+    assert all(p.node for p in anyway) and not all(p.node for p in replicas)

@@ -2,7 +2,8 @@
 
 Rules (Kubernetes "Service" and "EndpointSlices" docs, endpointslice controller behaviour):
 - A Service with `spec.selector` gets one endpoint per pod in its own namespace whose labels match the
-  selector (equality on every key; `{}` selects every pod in the namespace).
+  selector (equality on every key). `selector: {}` is stored by the API server as no selector, so it
+  selects nothing (build_world turns it into None; see the rule below).
 - A Service without a selector gets endpoints only from objects the user creates: an `Endpoints`
   object with the Service's name, or `EndpointSlice`s labelled `kubernetes.io/service-name: <svc>`.
 - hostNetwork pods are endpoints at their node's IP.

@@ -15,10 +15,28 @@ The rules, each a simplification of what the course cluster (kind, 1 control-pla
   creates no pods: its Jobs only appear at schedule time, which a static model has not reached.
   Hashes and suffixes come from a SHA-256 of the object's namespace/name, in Kubernetes' vowel-free
   alphabet, so they look real and never change between runs.
-- Scheduling: spec.nodeName, else the nodes allowed by nodeSelector and taints; among several, pods take
-  turns round-robin in namespace/name order (so two replicas, or two pods, land on different workers).
-  Affinity and topology spread are not modelled. A pod that can go nowhere (unknown nodeName, a
-  nodeSelector no node matches) stays Pending: ip "" and ready False, as `kubectl get pods` would show.
+- Scheduling: spec.nodeName (and a DaemonSet's node) binds a pod at creation, without the scheduler;
+  those pods are placed first, so the scheduler sees them. Every other pod goes to a node that passes
+  the scheduler's filters; among several, pods take turns round-robin in namespace/name order (so two
+  replicas, or two pods, land on different workers). The filters:
+  - nodeSelector, and nodeAffinity requiredDuringSchedulingIgnoredDuringExecution (terms ORed,
+    expressions ANDed; In, NotIn, Exists, DoesNotExist, Gt, Lt; matchFields metadata.name);
+  - the control-plane taint (tolerations);
+  - podAffinity / podAntiAffinity requiredDuringSchedulingIgnoredDuringExecution on any topologyKey
+    the nodes carry (kubernetes.io/hostname is the usual one; all kind nodes share kubernetes.io/os):
+    labelSelector (null selects nothing), namespaces and namespaceSelector (neither = the pod's own
+    namespace). Affinity needs a matching pod in the node's domain, except for the first pod of a group
+    that matches its own terms; anti-affinity forbids a matching pod there, and an existing pod's
+    anti-affinity also keeps matching newcomers out of its domain (symmetry). A pod whose affinity
+    cannot be met yet is retried after the others, as the scheduler retries unschedulable pods;
+  - topologySpreadConstraints with whenUnsatisfiable DoNotSchedule: count(domain) + self - min over
+    domains must stay <= maxSkew; domains are the nodes passing nodeSelector/nodeAffinity
+    (nodeAffinityPolicy Honor) and, by default, tainted nodes too (nodeTaintsPolicy Ignore), so on kind
+    the control-plane counts as an empty domain; minDomains is honoured.
+  Not modelled: every preferred* term and ScheduleAnyway constraints (they rank nodes, they never make
+  one infeasible), matchLabelKeys/mismatchLabelKeys, node resources, and taints other than the
+  control-plane's. A pod that can go nowhere (unknown nodeName, a nodeSelector no node matches, an
+  anti-affinity every node violates) stays Pending: ip "" and ready False, as `kubectl get pods` would show.
 - Pod IPs: node i (index in NODE_NAMES) owns 10.244.i.0/24 as in kind; its pods get .2, .3, ... in
   namespace/name order, skipping addresses given in status.podIP. hostNetwork pods use the node's IP.
 - Readiness: a Pod is ready unless status.phase is present and not Running, or status.conditions has
@@ -54,6 +72,7 @@ from grader.model.objects import (
     Source,
     World,
 )
+from grader.model.selectors import matches
 
 if TYPE_CHECKING:
     from grader.manifests import Manifest
@@ -113,7 +132,7 @@ def build_world(manifests: list[Manifest], *, enforce_policy: bool = True, inclu
         if m.kind in _WORKLOAD_KINDS:
             plans.extend(_pod_plans(m, world.nodes))
     plans.sort(key=lambda p: (p.namespace, p.name))
-    world.pods = _place_pods(system_plans, plans, world.nodes)
+    world.pods = _place_pods(system_plans, plans, world.nodes, world.namespaces)
 
     services = [m for m in ordered if m.kind == "Service"]
     world.services = _services(services, include_system)
@@ -239,32 +258,209 @@ def _tolerates(pod_spec: dict[str, Any], key: str, effect: str) -> bool:
     return False
 
 
-def _node_allowed(node: Node, pod_spec: dict[str, Any]) -> bool:
-    """The scheduler's view: nodeSelector labels match, and the control-plane taint is tolerated."""
+def _requirement_matches(requirement: Any, value: str | None) -> bool:
+    """One nodeSelectorRequirement against a node's label (or field) value; None = the node lacks it."""
+    if not isinstance(requirement, dict):
+        return False
+    operator, values = requirement.get("operator"), [str(v) for v in requirement.get("values") or []]
+    if operator == "In":
+        return value is not None and value in values
+    if operator == "NotIn":
+        return value is None or value not in values
+    if operator == "Exists":
+        return value is not None
+    if operator == "DoesNotExist":
+        return value is None
+    if operator in ("Gt", "Lt") and value is not None and len(values) == 1:
+        try:
+            have, limit = int(value), int(values[0])
+        except ValueError:
+            return False
+        return have > limit if operator == "Gt" else have < limit
+    return False
+
+
+def _node_affinity_allows(node: Node, pod_spec: dict[str, Any]) -> bool:
+    """nodeAffinity requiredDuringSchedulingIgnoredDuringExecution: any term whose requirements all hold."""
+    required = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+    if not isinstance(required, dict):
+        return True
+    for term in required.get("nodeSelectorTerms") or []:
+        if not isinstance(term, dict):
+            continue
+        expressions = term.get("matchExpressions") or []
+        fields = term.get("matchFields") or []
+        if not expressions and not fields:
+            continue  # an empty term selects no node
+        if all(_requirement_matches(r, node.labels.get(str((r or {}).get("key")))) for r in expressions) and all(
+            _requirement_matches(r, node.name if (r or {}).get("key") == "metadata.name" else None) for r in fields
+        ):
+            return True
+    return False
+
+
+def _node_selected(node: Node, pod_spec: dict[str, Any]) -> bool:
+    """The node matches the pod's nodeSelector and required nodeAffinity."""
     selector = pod_spec.get("nodeSelector") or {}
     if any(node.labels.get(k) != v for k, v in selector.items()):
         return False
+    return _node_affinity_allows(node, pod_spec)
+
+
+def _taints_tolerated(node: Node, pod_spec: dict[str, Any]) -> bool:
     return not _is_control_plane(node) or _tolerates(pod_spec, CONTROL_PLANE_TAINT, "NoSchedule")
 
 
-def _place_pods(system_plans: list[_PodPlan], plans: list[_PodPlan], nodes: list[Node]) -> list[Pod]:
-    """Schedule (round-robin among allowed nodes) and address pods; system pods first, on the control-plane."""
+def _node_allowed(node: Node, pod_spec: dict[str, Any]) -> bool:
+    """The scheduler's node filters: nodeSelector and nodeAffinity match, and the control-plane taint is tolerated."""
+    return _node_selected(node, pod_spec) and _taints_tolerated(node, pod_spec)
+
+
+# ------------------------------------------------------------------------------------- inter-pod scheduling
+
+
+@dataclass
+class _Bound:
+    """A pod already on a node, as the scheduler sees it when placing the next one."""
+
+    plan: _PodPlan
+    node: Node
+
+    @property
+    def anti_terms(self) -> list[dict[str, Any]]:
+        return _required_terms(self.plan.spec, "podAntiAffinity")
+
+
+def _required_terms(pod_spec: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    required = ((pod_spec.get("affinity") or {}).get(kind) or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+    return [t for t in required or [] if isinstance(t, dict) and t.get("topologyKey")]
+
+
+def _term_selects(term: dict[str, Any], owner_namespace: str, plan: _PodPlan,
+                  namespaces: dict[str, Namespace]) -> bool:
+    """Whether a pod (anti-)affinity term of a pod in `owner_namespace` selects the pod of `plan`."""
+    listed = [str(n) for n in term.get("namespaces") or []]
+    ns_selector = term.get("namespaceSelector")
+    if not listed and ns_selector is None:
+        in_scope = plan.namespace == owner_namespace
+    else:
+        ns = namespaces.get(plan.namespace)
+        ns_labels = dict(ns.labels) if ns else {"kubernetes.io/metadata.name": plan.namespace}
+        in_scope = plan.namespace in listed or (isinstance(ns_selector, dict) and matches(ns_selector, ns_labels))
+    selector = term.get("labelSelector")
+    return in_scope and isinstance(selector, dict) and matches(selector, plan.labels)
+
+
+def _same_domain(a: Node, b: Node, key: str) -> bool:
+    return key in a.labels and key in b.labels and a.labels[key] == b.labels[key]
+
+
+def _pod_affinity_allows(plan: _PodPlan, node: Node, bound: list[_Bound], repelling: list[_Bound],
+                         namespaces: dict[str, Namespace]) -> bool:
+    """The InterPodAffinity filter: required affinity, required anti-affinity, and existing pods' anti-affinity."""
+    for term in _required_terms(plan.spec, "podAntiAffinity"):
+        key = term["topologyKey"]
+        if any(_same_domain(node, b.node, key) and _term_selects(term, plan.namespace, b.plan, namespaces) for b in bound):
+            return False
+    for b in repelling:  # symmetry: a pod already there keeps out the pods its anti-affinity selects
+        for term in b.anti_terms:
+            if _same_domain(node, b.node, term["topologyKey"]) and _term_selects(term, b.plan.namespace, plan, namespaces):
+                return False
+    terms = _required_terms(plan.spec, "podAffinity")
+    if not terms:
+        return True
+    if all(any(_same_domain(node, b.node, t["topologyKey"]) and _term_selects(t, plan.namespace, b.plan, namespaces)
+               for b in bound) for t in terms):
+        return True
+    # The first pod of a group that selects itself may go anywhere its topology keys exist.
+    nobody_matches = not any(all(_term_selects(t, plan.namespace, b.plan, namespaces) for t in terms) for b in bound)
+    return (nobody_matches and all(_term_selects(t, plan.namespace, plan, namespaces) for t in terms)
+            and all(t["topologyKey"] in node.labels for t in terms))
+
+
+def _spread_allows(plan: _PodPlan, node: Node, bound: list[_Bound], nodes: list[Node]) -> bool:
+    """The PodTopologySpread filter for whenUnsatisfiable: DoNotSchedule constraints."""
+    for c in plan.spec.get("topologySpreadConstraints") or []:
+        if not isinstance(c, dict) or c.get("whenUnsatisfiable", "DoNotSchedule") != "DoNotSchedule":
+            continue
+        key, max_skew, selector = c.get("topologyKey"), _int(c.get("maxSkew"), 1), c.get("labelSelector")
+        if not key or key not in node.labels:
+            return False
+        eligible = [n for n in nodes
+                    if key in n.labels
+                    and (c.get("nodeAffinityPolicy") == "Ignore" or _node_selected(n, plan.spec))
+                    and (c.get("nodeTaintsPolicy") != "Honor" or _taints_tolerated(n, plan.spec))]
+        counts = {n.labels[key]: 0 for n in eligible}
+        eligible_names = {n.name for n in eligible}
+        for b in bound:
+            if (b.node.name in eligible_names and b.plan.namespace == plan.namespace
+                    and isinstance(selector, dict) and matches(selector, b.plan.labels)):
+                counts[b.node.labels[key]] += 1
+        lowest = min(counts.values()) if counts else 0
+        if len(counts) < _int(c.get("minDomains"), 1):
+            lowest = 0  # fewer domains than minDomains: the global minimum counts as 0
+        own = 1 if isinstance(selector, dict) and matches(selector, plan.labels) else 0
+        if counts.get(node.labels[key], 0) + own - lowest > max_skew:
+            return False
+    return True
+
+
+def _schedule(plans: list[_PodPlan], nodes: list[Node], namespaces: dict[str, Namespace]) -> list[str | None]:
+    """The node name of each plan (None = Pending), see the module docstring for the rules."""
+    by_name = {n.name: n for n in nodes}
+    chosen: list[str | None] = [None] * len(plans)
+    bound: list[_Bound] = []
+    repelling: list[_Bound] = []  # the bound pods with a required anti-affinity
+
+    def bind(plan: _PodPlan, node: Node) -> None:
+        b = _Bound(plan, node)
+        bound.append(b)
+        if b.anti_terms:
+            repelling.append(b)
+
+    waiting = []
+    for i, plan in enumerate(plans):
+        given = plan.node or plan.spec.get("nodeName")
+        if given:  # bound at creation, no scheduler involved
+            chosen[i] = given
+            if given in by_name:
+                bind(plan, by_name[given])
+        else:
+            waiting.append(i)
+    turn = 0
+    while waiting:
+        deferred = []
+        for i in waiting:
+            plan = plans[i]
+            feasible = [n for n in nodes if _node_allowed(n, plan.spec)
+                        and _pod_affinity_allows(plan, n, bound, repelling, namespaces)
+                        and _spread_allows(plan, n, bound, nodes)]
+            if not feasible:
+                deferred.append(i)
+                continue
+            node = feasible[0]
+            if len(feasible) > 1:
+                node = feasible[turn % len(feasible)]
+                turn += 1
+            chosen[i] = node.name
+            bind(plan, node)
+        if len(deferred) == len(waiting):
+            break  # no progress: these stay Pending
+        waiting = deferred
+    return chosen
+
+
+def _place_pods(system_plans: list[_PodPlan], plans: list[_PodPlan], nodes: list[Node],
+                namespaces: dict[str, Namespace]) -> list[Pod]:
+    """Schedule and address pods; system pods first, on the control-plane. IPs follow namespace/name order."""
     by_name = {n.name: n for n in nodes}
     explicit_ips = {
         p.status["podIP"] for p in system_plans + plans if p.status and isinstance(p.status.get("podIP"), str)
     }
     next_host = {n.name: 2 for n in nodes}
-    turn = 0
     pods: list[Pod] = []
-    for plan in system_plans + plans:
-        node_name = plan.node or plan.spec.get("nodeName")
-        if not node_name:
-            allowed = [n.name for n in nodes if _node_allowed(n, plan.spec)]
-            if len(allowed) > 1:
-                node_name = allowed[turn % len(allowed)]
-                turn += 1
-            elif allowed:
-                node_name = allowed[0]
+    all_plans = system_plans + plans
+    for plan, node_name in zip(all_plans, _schedule(all_plans, nodes, namespaces)):
         node = by_name.get(node_name or "")
         host_network = bool(plan.spec.get("hostNetwork"))
         status = plan.status or {}
