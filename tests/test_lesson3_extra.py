@@ -46,7 +46,12 @@ def test_the_configmap_in_the_lesson_namespace_is_recognised(tmp_path):
     assert any("set metadata.namespace: lesson3-client" in h for h in failure["hints"])
 
 
-def test_an_external_name_written_as_a_url_fails_with_what_to_write(tmp_path):
-    tasks = _grade(tmp_path, services=("externalName: example.com", "externalName: https://example.com/"))
-    assert [t for t, r in tasks.items() if not r.passed] == ["test_externalname"]
-    assert any("a host name, no scheme or path" in h for h in tasks["test_externalname"].failure["hints"])
+def test_an_external_name_written_as_a_url_is_refused_with_what_to_write(tmp_path):
+    """The API server rejects a URL in externalName, so the grader stops before grading, at file:line."""
+    for f in SOLUTION.glob("*.yaml"):
+        text = f.read_text(encoding="utf-8")
+        (tmp_path / f.name).write_text(text.replace("externalName: example.com", "externalName: https://example.com/"), encoding="utf-8")
+    report = grade_lesson("lesson3", [tmp_path])
+    assert report.setup_error is not None and not report.tasks
+    assert "services.yaml:" in report.setup_error
+    assert "write the host name only, e.g. example.com" in report.setup_error
