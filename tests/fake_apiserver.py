@@ -34,7 +34,7 @@ RESOURCES: dict[tuple[str, str], list[tuple[str, str, bool]]] = {
         ("configmaps", "ConfigMap", True), ("secrets", "Secret", True), ("endpoints", "Endpoints", True),
         ("nodes", "Node", False),
     ],
-    ("apps", "v1"): [("deployments", "Deployment", True)],
+    ("apps", "v1"): [("deployments", "Deployment", True), ("daemonsets", "DaemonSet", True)],
     ("networking.k8s.io", "v1"): [("networkpolicies", "NetworkPolicy", True), ("ingresses", "Ingress", True)],
     ("discovery.k8s.io", "v1"): [("endpointslices", "EndpointSlice", True)],
 }
@@ -83,6 +83,10 @@ class FakeApiServer:
         self.requests: list[Request] = []
         self.exec_handler: Callable[[str, str, list[str]], ExecScript] = lambda ns, pod, cmd: ExecScript()
         self.readyz_ok = True  # False: /readyz answers 500, like an API server still starting
+        # validate(obj) -> None, or (code, reason, message): the API's rejection of an apply (e.g. 422 Invalid)
+        self.validate: Callable[[dict[str, Any]], tuple[int, str, str] | None] = lambda obj: None
+        # on_apply(obj) mutates the stored object as controllers would (e.g. a kubelet making a pod Ready)
+        self.on_apply: Callable[[dict[str, Any]], None] = lambda obj: None
         self._rv = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -311,6 +315,9 @@ class FakeApiServer:
         if not manager:
             return h._status(400, "BadRequest", "PATCH, apply-patch: fieldManager is required for apply requests")
         body = yaml.safe_load(req.body) or {}
+        rejected = self.validate(body)
+        if rejected is not None:
+            return h._status(*rejected)
         meta = body.setdefault("metadata", {})
         if meta.get("name") != name:
             return h._status(400, "BadRequest", "the name of the object does not match the name on the URL")
@@ -328,6 +335,7 @@ class FakeApiServer:
             smeta["uid"] = (old or {}).get("metadata", {}).get("uid") or f"uid-{name}"
             smeta["resourceVersion"] = self._next_rv()
             smeta["managedFields"] = [{"manager": manager, "operation": "Apply", "apiVersion": gv}]
+            self.on_apply(stored)
             self.objects[key] = stored
         h._send_json(201 if old is None else 200, stored)
 

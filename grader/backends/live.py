@@ -19,7 +19,22 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from grader.kube.client import KubeClient, context_server, context_servers, kubeconfig_paths
+from grader.checks import SetupError
+from grader.kube.client import KubeClient, KubeError, context_server, context_servers, kubeconfig_paths
+from grader.kube.lookup import (
+    choose_service,
+    ingress_backends,
+    ingress_for,
+    is_ip,
+    pods_with_ips,
+    ready_endpoint_pods,
+    rule_host_matches,
+    service_by_cluster_ip,
+    service_by_node_port,
+    service_for_host,
+    service_name_in_fqdn,
+    services_selecting,
+)
 from grader.kube.readiness import (
     KubePodSource,
     ingress_problem,
@@ -47,6 +62,7 @@ from grader.live_probes import (
 from grader.model.objects import CLUSTER_DOMAIN, ContainerPort, Pod
 from grader.probes import ClientIP, Connect, Http, Probe, Resolve, Result
 
+POLICY_PROOF_LESSON = "policy-proof"  # netcourse/lesson label of the proof's scratch namespace
 RETRY_FOR_SECONDS = 10.0
 RETRY_EVERY_SECONDS = 1.0
 POLICY_NOT_ENFORCED = (
@@ -55,7 +71,7 @@ POLICY_NOT_ENFORCED = (
 )
 
 
-class ManifestsRefused(Exception):
+class ManifestsRefused(SetupError):
     """Learner manifests the live grader will not apply; `problems` has one message per object."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -111,7 +127,7 @@ class LiveBackend:
         manifests name (each still refused if it exists without the grader's label). `lesson` labels
         them (default: the first namespace). `policy_enforced` defaults to the doctor's last verdict.
         """
-        self.client = client if client is not None else KubeClient.connect(context)
+        self.client = client if client is not None else _connect(context)
         self.lesson = lesson
         self.namespaces = list(namespaces or ([lesson] if lesson else []))
         self.workers = workers
@@ -126,7 +142,12 @@ class LiveBackend:
     # ---- apply --------------------------------------------------------------------------------
 
     def apply(self, manifests: list[Any]) -> None:
-        """Check, then server-side apply the manifests into the lesson's namespaces, then wait for readiness."""
+        """Check, then server-side apply the manifests into the lesson's namespaces, then wait for readiness.
+
+        A Namespace manifest of the lesson is not applied as such: its labels go onto the namespace the
+        grader creates, under the grader's own labels. Raises SetupError subclasses (ManifestsRefused,
+        UnsafeTargetError, KubeError) whose message names the object, its file:line and the fix.
+        """
         if not self.namespaces:
             named = {m.namespace for m in manifests if m.namespace} | {m.name for m in manifests if m.kind == "Namespace"}
             self.namespaces = sorted(named)
@@ -136,13 +157,59 @@ class LiveBackend:
         if problems:
             raise ManifestsRefused(problems)
         lesson = self.lesson or self.namespaces[0]
+        declared = {m.name: m for m in manifests if m.kind == "Namespace"}
         for ns in self.namespaces:
-            self.client.ensure_lesson_namespace(ns, lesson)
+            m = declared.get(ns)
+            labels = ((m.obj.get("metadata") or {}).get("labels") or {}) if m is not None else {}
+            try:
+                self.client.ensure_lesson_namespace(ns, lesson, labels)
+            except KubeError as exc:
+                raise KubeError(_rejection(exc, "Namespace", ns, m), status=exc.status, reason=exc.reason) from None
         for m in manifests:
             if m.kind == "Namespace":
-                continue  # the grader created and labelled it above
-            self.client.apply(m.obj, namespace=m.namespace or self.namespaces[0])
+                continue  # applied above, as the grader's labelled namespace
+            try:
+                self.client.apply(m.obj, namespace=m.namespace or self.namespaces[0])
+            except KubeError as exc:
+                raise KubeError(_rejection(exc, m.kind, m.name, m), status=exc.status, reason=exc.reason) from None
         self.readiness_problems = self._wait_ready()
+
+    def prove_policy_enforced(self) -> None:
+        """Make sure this cluster's CNI enforces NetworkPolicy before any "blocked" verdict counts.
+
+        Returns at once when a "yes" for this context and API server is remembered from the last 24 h (the
+        doctor's, or an earlier proof). Otherwise runs the doctor's deny probe in a scratch namespace
+        (grader.cluster.doctor.prove_policy_enforcement), remembers the verdict, and raises SetupError
+        with the doctor's explanation and fix when the policy blocked nothing.
+        """
+        from grader.cluster.doctor import api_server_of, prove_policy_enforcement, recently_proven
+
+        if recently_proven(self.client.context, api_server_of(self.client)):
+            self.policy_enforced = True
+            return
+
+        def scratch_backend(namespace: str) -> LiveBackend:
+            return LiveBackend(self.client, POLICY_PROOF_LESSON, [namespace], workers=self.workers,
+                               ready_timeout=self.ready_timeout, policy_enforced=None, sleep=self._sleep,
+                               clock=self._clock)
+
+        try:
+            check = prove_policy_enforcement(self.client, scratch_backend)
+        except KubeError as exc:
+            raise SetupError(
+                "this lesson has NetworkPolicies, so the grader first proves that the cluster enforces them "
+                f"(a deny-all policy must block a probe in a scratch namespace), but it could not: {exc}\n"
+                "  what to do: run `grade cluster doctor` (it needs rights to create a namespace; in a workshop, "
+                "ask the instructor to run it)."
+            ) from None
+        self.policy_enforced = check.ok
+        if check.ok:
+            return
+        raise SetupError(
+            "this lesson has NetworkPolicies, and this cluster does not prove that it enforces them: "
+            f"{check.detail}.\n  what to do: {check.hint}.\n  Until then a connection the policy should block "
+            "would get through, and the grader cannot tell your policy from a cluster that ignores policies."
+        )
 
     def _wait_ready(self) -> list[str]:
         source = KubePodSource(self.client.core)
@@ -237,9 +304,59 @@ class LiveBackend:
                 result = confirm
                 result.evidence.append("connected on the confirmation probe after being blocked: flaky path")
         result.data["attempts"] = attempts
+        result.data.update(self._connect_facts(probe, result.ok))
         if expected is False and result.ok and self.policy_enforced is False:
             result.evidence.append(POLICY_NOT_ENFORCED)
         return result
+
+    def _connect_facts(self, probe: Connect, connected: bool) -> dict[str, Any]:
+        """"service": the Service the host names (a ClusterIP, or a DNS name through the source pod's search
+        list); "endpoint": the pod that took the connection, when the API makes it certain (a pod IP, or a
+        Service with a single ready endpoint)."""
+        src_ns = probe.src.partition("/")[0]
+        service: str | None = None
+        direct: list[str] = []
+        if is_ip(probe.host):
+            service = service_by_cluster_ip(self._list_wide("v1", "Service"), probe.host)
+            if service is None:
+                direct = pods_with_ips(self._list_in("v1", "Pod", self._lesson_and(src_ns)), [probe.host])
+        else:
+            service = service_for_host(probe.host, src_ns, self._get_service)
+        endpoint = None
+        if connected and service is not None:
+            ns = service.partition("/")[0]
+            behind = ready_endpoint_pods(self._list_in("discovery.k8s.io/v1", "EndpointSlice", [ns]), service)
+            endpoint = behind[0] if len(behind) == 1 else None
+        elif connected and len(direct) == 1:
+            endpoint = direct[0]
+        return {"service": service, "endpoint": endpoint}
+
+    # ---- reading the API for a result's facts (best effort: a fact we cannot read stays None) ------
+
+    def _lesson_and(self, *namespaces: str) -> list[str]:
+        return list(dict.fromkeys([*self.namespaces, *filter(None, namespaces)]))
+
+    def _list_in(self, api_version: str, kind: str, namespaces: list[str]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for ns in namespaces:
+            try:
+                out += self.client.list(api_version, kind, ns)
+            except Exception:  # e.g. a workshop account may not read another namespace: the fact stays unknown
+                continue
+        return out
+
+    def _list_wide(self, api_version: str, kind: str) -> list[dict[str, Any]]:
+        """Objects in every namespace (kube-dns lives in kube-system), else in the lesson's namespaces."""
+        try:
+            return self.client.list(api_version, kind)
+        except Exception:  # a namespaced account cannot list cluster-wide
+            return self._list_in(api_version, kind, self.namespaces)
+
+    def _get_service(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self.client.get("v1", "Service", name, namespace)
+        except Exception:  # not readable here: treat as unknown
+            return None
 
     def _resolve(self, probe: Resolve) -> Result:
         argv = resolve_command(probe.name)
@@ -252,9 +369,33 @@ class LiveBackend:
             evidence.append(f"the API says {answer.names[0]} should resolve to {sorted(expected)}")
         if res.error:
             evidence.append(res.error)
-        data = {"addresses": answer.addresses, "cnames": answer.cnames, "status": answer.status,
-                "fqdn": answer.names[0] if answer.names else None, "expected": expected}
+        data = {"addresses": answer.addresses, "cnames": answer.cnames, "status": answer.status, "expected": expected}
+        data.update(self._resolve_facts(answer, ns))
         return Result(probe, ok, verdict, evidence, kubectl, data)
+
+    def _resolve_facts(self, answer: Any, src_ns: str) -> dict[str, Any]:
+        """The simulator's keys: "type" (A, CNAME, NXDOMAIN; None when DNS did not answer), "answers" (IPs,
+        or [the CNAME target]), "fqdn", "cname", "service" ("ns/name" when the name is a Service's) and
+        "pods" (the pods holding the answered IPs)."""
+        fqdn = answer.names[0] if answer.names else None
+        if answer.cnames:
+            rtype, answers = "CNAME", [answer.cnames[0]]
+        elif answer.addresses:
+            rtype, answers = "A", list(answer.addresses)
+        elif answer.status in ("NXDOMAIN", "NOERROR"):
+            rtype, answers = "NXDOMAIN", []
+        else:
+            rtype, answers = None, []  # SERVFAIL or no answer at all (timeout, DNS blocked)
+        service = None
+        parsed = service_name_in_fqdn(fqdn) if fqdn else None
+        if parsed and self._get_service(*parsed) is not None:
+            service = f"{parsed[0]}/{parsed[1]}"
+        pods: list[str] = []
+        if answer.addresses:
+            where = [service.partition("/")[0]] if service else self._lesson_and(src_ns)
+            pods = pods_with_ips(self._list_in("v1", "Pod", where), answer.addresses)
+        return {"type": rtype, "answers": answers, "fqdn": fqdn, "cname": answer.cnames[0] if answer.cnames else None,
+                "service": service, "pods": pods}
 
     def _expected_addresses(self, fqdn: str) -> list[str] | None:
         """ClusterIP, or the ready endpoint IPs of a headless Service, for `<svc>.<ns>.svc.<domain>`."""
@@ -295,31 +436,69 @@ class LiveBackend:
     def _http(self, probe: Http) -> Result:
         address, port, why = self._entry_point(probe)
         if address is None:
-            return Result(probe, False, "error", [why], "", {})
+            return Result(probe, False, "error", [why], "", {"status": None, "service": None, "endpoint": None,
+                                                             "ingress": None, "cert_sans": []})
         host, hport = (address, port)
         if self.runner is not None and probe.via != "nodeport":
             host, hport = outside_endpoint(address, port, self.runner, self.engine)
         outcome: HttpOutcome = http_get(host, hport, probe.host, probe.path, probe.tls)
         command = curl_command(host, hport, probe.host, probe.path, probe.tls)
         evidence = [f"{command}: " + (f"HTTP {outcome.status}" if outcome.status else outcome.error)]
-        data: dict[str, Any] = {"status": outcome.status, "address": f"{host}:{hport}", "body": outcome.body[:500]}
-        if outcome.certificate:
-            data["certificate"] = outcome.certificate
-            c = outcome.certificate
-            evidence.append(f"certificate: subject {c['subject']}, SANs {c['sans']}, issuer {c['issuer']}")
+        cert = outcome.certificate
+        data: dict[str, Any] = {"status": outcome.status, "address": f"{host}:{hport}", "body": outcome.body[:500],
+                                "cert_sans": list(cert.get("sans") or []), "cert_subject": cert.get("subject"),
+                                "cert_issuer": cert.get("issuer")}
+        if cert:
+            data["certificate"] = cert
+            evidence.append(f"certificate: subject {cert['subject']}, SANs {cert['sans']}, issuer {cert['issuer']}")
+        facts = self._http_facts(probe, outcome.body)
+        data.update(facts)
+        if facts["endpoint"]:
+            evidence.append(f"answered by pod {facts['endpoint']}" + (f" (Service {facts['service']})" if facts["service"] else ""))
         return Result(probe, outcome.ok, outcome.verdict, evidence, command, data)
+
+    def _http_facts(self, probe: Http, body: str) -> dict[str, Any]:
+        """Who answered: the course's netexec servers run with --http-override=/hostname, so the body is the
+        pod's name. "endpoint" is that pod, "service" the lesson's Service selecting it (the one an Ingress
+        backend names, when several do), "ingress" the Ingress that routes the host to that Service."""
+        ingresses = self._list_in("networking.k8s.io/v1", "Ingress", self.namespaces) if probe.via == "ingress" else []
+        service: str | None = None
+        if probe.via.startswith("loadbalancer:"):
+            service = probe.via.split(":", 1)[1]
+        elif probe.via == "nodeport" and probe.port is not None:
+            service = service_by_node_port(self._list_in("v1", "Service", self.namespaces), probe.port)
+        pod = self._pod_named(body.strip(), preferred=[k.partition("/")[0] for k in [service] if k])
+        endpoint = None
+        if pod is not None:
+            meta = pod.get("metadata") or {}
+            endpoint = f"{meta.get('namespace')}/{meta.get('name')}"
+            if service is None:
+                candidates = services_selecting(self._list_in("v1", "Service", [meta.get("namespace", "")]), pod)
+                service = choose_service(candidates, ingresses, probe.host)
+        return {"endpoint": endpoint, "service": service,
+                "ingress": ingress_for(ingresses, service, probe.host) if probe.via == "ingress" else None}
+
+    def _pod_named(self, name: str, preferred: list[str]) -> dict[str, Any] | None:
+        """The pod of the lesson named `name` (an HTTP body is a pod name only if such a pod exists)."""
+        if not name or len(name) > 253 or any(c.isspace() or c in "/:<>{}" for c in name):
+            return None
+        for ns in dict.fromkeys(preferred + self.namespaces):
+            try:
+                pod = self.client.get("v1", "Pod", name, ns)
+            except Exception:  # unreadable namespace: look in the next
+                continue
+            if pod is not None:
+                return pod
+        return None
 
     def _entry_point(self, probe: Http) -> tuple[str | None, int, str]:
         default_port = probe.port or (443 if probe.tls else 80)
         if probe.via == "ingress":
-            for ns in self.namespaces:
-                for ing in self.client.list("networking.k8s.io/v1", "Ingress", ns):
-                    hosts = {r.get("host") for r in (ing.get("spec") or {}).get("rules") or []}
-                    addr = load_balancer_address(ing)
-                    if addr and (probe.host in hosts or None in hosts):
-                        return addr, default_port, ""
-            return None, 0, (f"no Ingress in {', '.join(self.namespaces)} with an address serves host {probe.host!r}; "
-                             "see `kubectl get ingress -A` and `grade cluster doctor`")
+            addr = ingress_entry_address(self._list_in("networking.k8s.io/v1", "Ingress", self.namespaces), probe.host)
+            if addr:
+                return addr, default_port, ""
+            return None, 0, (f"no Ingress in {', '.join(self.namespaces)} has an address yet, so nothing serves host "
+                             f"{probe.host!r}; see `kubectl get ingress -A` and `grade cluster doctor`")
         if probe.via.startswith("loadbalancer:"):
             ns, _, name = probe.via.split(":", 1)[1].partition("/")
             svc = self.client.get("v1", "Service", name, ns)
@@ -341,6 +520,58 @@ class LiveBackend:
                         return a["address"], probe.port, ""
             return None, 0, "no node has an InternalIP"
         return None, 0, f"unknown entry point via={probe.via!r} (ingress, nodeport or loadbalancer:<ns>/<svc>)"
+
+
+def ingress_entry_address(ingresses: list[dict[str, Any]], host: str) -> str | None:
+    """Where a request for `host` enters: the address of an Ingress with a rule for that host, else one with
+    a rule without host, else one with a default backend, else any Ingress with an address (the controller
+    then answers 404 itself, which is the real answer for an unrouted host)."""
+    ranked: list[tuple[int, str]] = []
+    for ing in ingresses:
+        addr = load_balancer_address(ing)
+        if not addr:
+            continue
+        hosts = [h for h, _ in ingress_backends(ing)]
+        rules = [r.get("host") for r in (ing.get("spec") or {}).get("rules") or []]
+        if any(h and rule_host_matches(h, host) for h in rules):
+            ranked.append((0, addr))
+        elif None in rules:
+            ranked.append((1, addr))
+        elif None in hosts:
+            ranked.append((2, addr))
+        else:
+            ranked.append((3, addr))
+    return sorted(ranked, key=lambda t: t[0])[0][1] if ranked else None
+
+
+def _connect(context: str | None) -> KubeClient:
+    """KubeClient.connect, with every failure turned into a SetupError that says what to do."""
+    try:
+        return KubeClient.connect(context)
+    except SetupError:
+        raise
+    except Exception as exc:  # unreadable kubeconfig, bad credentials: the user's setup, not our bug
+        name = context or DEFAULT_CONTEXT
+        raise SetupError(f"cannot load kube context {name!r} from your kubeconfig: {exc}. "
+                         "Check `kubectl config get-contexts`, or run `grade cluster up`.") from None
+
+
+# What to do about an API rejection, by HTTP status.
+REJECTION_FIXES = {
+    400: "the API could not read this object: check its apiVersion, kind and indentation",
+    403: "the cluster does not let the grader create this: in a workshop your account may only use your own namespaces",
+    404: "its kind is not served by this cluster: check apiVersion and kind",
+    409: "another object is in the way: delete it (`kubectl delete`) and grade again",
+    422: "fix the field named above (the API checks names, ports and selectors the way `kubectl apply` does) and grade again",
+}
+
+
+def _rejection(exc: KubeError, kind: str, name: str, manifest: Any | None) -> str:
+    """A learner's message for an API rejection: which object, where it is written, why, what to do."""
+    where = getattr(manifest, "source", None)
+    head = f"{where}: " if where else ""
+    fix = REJECTION_FIXES.get(exc.status or 0, "fix the object and grade again")
+    return f"{head}the cluster rejected {kind} {name!r}: {exc.reason}\n  what to do: {fix}."
 
 
 def _remembered_policy(context: str) -> bool | None:

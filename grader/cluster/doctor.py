@@ -10,6 +10,7 @@ at the end. The verdict for NetworkPolicy is remembered for `grade cluster statu
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -61,28 +62,30 @@ def policy_check(allowed_before: bool, blocked_under_deny: bool, cni: str) -> Ch
     return Check("NetworkPolicy enforced", False, "the probe still connected under a deny-all policy", hint)
 
 
+def agnhost_pod(name: str, args: list[str], role: str, node: str | None = None) -> dict[str, Any]:
+    """A labelled agnhost pod (role "server" or "client"), pinned to `node` when given."""
+    spec: dict[str, Any] = {
+        "terminationGracePeriodSeconds": 0,
+        "containers": [{"name": "agnhost", "image": versions.AGNHOST_IMAGE, "args": args,
+                        "ports": [{"containerPort": 8080, "name": "http"}]}],
+    }
+    if node:
+        spec["nodeSelector"] = {"kubernetes.io/hostname": node}
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": {**MANAGED_BY, "netcourse/doctor": role}}, "spec": spec}
+
+
+SERVER_ARGS = ["netexec", "--http-port=8080"]
+
+
 def doctor_manifests(cluster: str, namespace: str = DOCTOR_NS) -> list[dict[str, Any]]:
     """The doctor's objects: servers on two workers, a client, a ClusterIP and a LoadBalancer Service, an Ingress."""
     labels = dict(MANAGED_BY)
-
-    def pod(name: str, node: str, args: list[str], role: str) -> dict[str, Any]:
-        return {
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "labels": {**labels, "netcourse/doctor": role}},
-            "spec": {
-                "nodeSelector": {"kubernetes.io/hostname": node},
-                "terminationGracePeriodSeconds": 0,
-                "containers": [{"name": "agnhost", "image": versions.AGNHOST_IMAGE, "args": args,
-                                "ports": [{"containerPort": 8080, "name": "http"}]}],
-            },
-        }
-
-    server_args = ["netexec", "--http-port=8080"]
     svc_ports = [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]
     return [
-        pod("server-a", f"{cluster}-worker", server_args, "server"),
-        pod("server-b", f"{cluster}-worker2", server_args, "server"),
-        pod("client", f"{cluster}-worker", ["pause"], "client"),
+        agnhost_pod("server-a", SERVER_ARGS, "server", f"{cluster}-worker"),
+        agnhost_pod("server-b", SERVER_ARGS, "server", f"{cluster}-worker2"),
+        agnhost_pod("client", ["pause"], "client", f"{cluster}-worker"),
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "server", "labels": labels},
          "spec": {"selector": {"netcourse/doctor": "server"}, "ports": svc_ports}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "server-lb", "labels": labels},
@@ -92,6 +95,11 @@ def doctor_manifests(cluster: str, namespace: str = DOCTOR_NS) -> list[dict[str,
              {"path": "/", "pathType": "Prefix",
               "backend": {"service": {"name": "server", "port": {"number": 80}}}}]}}]}},
     ]
+
+
+def proof_manifests() -> list[dict[str, Any]]:
+    """The smallest NetworkPolicy proof: one agnhost server and one client, placed wherever the scheduler likes."""
+    return [agnhost_pod("server", SERVER_ARGS, "server"), agnhost_pod("client", ["pause"], "client")]
 
 
 DENY_ALL = {
@@ -153,7 +161,7 @@ def run_doctor(client: Any, runner: Any, engine: str, cluster: str) -> list[Chec
     dns_ready = [p for p in dns_pods if _ready(p)]
     checks.append(Check("CoreDNS ready", bool(dns_ready), f"{len(dns_ready)}/{len(dns_pods)} pods Ready",
                         "" if dns_ready else "`kubectl -n kube-system get pods -l k8s-app=kube-dns` and its logs"))
-    cni = detect_cni([d["metadata"]["name"] for d in client.list("apps/v1", "DaemonSet", "kube-system")])
+    cni = cluster_cni(client)
 
     backend = LiveBackend(client, "doctor", [DOCTOR_NS], runner=runner, engine=engine, ready_timeout=180)
     try:
@@ -179,12 +187,7 @@ def run_doctor(client: Any, runner: Any, engine: str, cluster: str) -> list[Chec
         checks.append(Check("DNS by name", by_name.ok, f"server.{DOCTOR_NS} -> {by_name.data.get('addresses')}",
                             "" if by_name.ok else "CoreDNS does not answer pods: `kubectl -n kube-system logs "
                             f"-l k8s-app=kube-dns`; reproduce: {by_name.kubectl}"))
-        client.apply(DENY_ALL, namespace=DOCTOR_NS)
-        (denied,) = backend.run([Connect(src, b_ip, 8080)], expect=[False])
-        client.delete("networking.k8s.io/v1", "NetworkPolicy", "doctor-deny-all", DOCTOR_NS)
-        policy = policy_check(pod_to_pod.ok, not denied.ok, cni)
-        checks.append(policy)
-        remember_policy_enforcement(client.context, policy.ok)
+        checks.append(deny_probe(backend, client, DOCTOR_NS, src, b_ip, 8080, cni))
 
         lb_ip = _wait_address(client, "v1", "Service", "server-lb", 90)
         if not lb_ip:
@@ -214,20 +217,99 @@ def run_doctor(client: Any, runner: Any, engine: str, cluster: str) -> list[Chec
     return checks
 
 
+def deny_probe(backend: Any, client: Any, namespace: str, src: str, server_ip: str, port: int, cni: str) -> Check:
+    """The NetworkPolicy proof, shared by the doctor and LiveBackend.prove_policy_enforced.
+
+    Probe `src` -> server_ip:port (must connect), apply a deny-all ingress policy to the pods labelled
+    netcourse/doctor=server in `namespace`, probe again (must be blocked), delete the policy. The
+    verdict is remembered for this context and API server (see `recently_proven`).
+    """
+    (before,) = backend.run([Connect(src, server_ip, port)], expect=[True])
+    blocked = False
+    if before.ok:
+        client.apply(DENY_ALL, namespace=namespace)
+        try:
+            (denied,) = backend.run([Connect(src, server_ip, port)], expect=[False])
+        finally:
+            client.delete("networking.k8s.io/v1", "NetworkPolicy", DENY_ALL["metadata"]["name"], namespace)
+        blocked = not denied.ok
+    check = policy_check(before.ok, blocked, cni)
+    if not before.ok:
+        check.detail += f" ({before.verdict}; reproduce: {before.kubectl})"
+    remember_policy_enforcement(client.context, check.ok, server=api_server_of(client))
+    return check
+
+
+def prove_policy_enforcement(client: Any, make_backend: Any, namespace: str | None = None) -> Check:
+    """Run `deny_probe` in a scratch namespace of its own (created, labelled, then deleted).
+
+    `make_backend(namespace)` returns the LiveBackend to apply and probe with (the caller's settings).
+    """
+    ns = namespace or f"netcourse-policy-proof-{secrets.token_hex(3)}"  # unique: a deleted one may still be terminating
+    backend = make_backend(ns)
+    try:
+        backend.apply([_Manifest(o) for o in proof_manifests()])
+        pods = {p.name: p for p in backend.pods()}
+        server = pods.get("server")
+        if server is None or not server.ip or backend.readiness_problems:
+            problems = "; ".join(backend.readiness_problems) or "the server pod has no IP"
+            return Check("NetworkPolicy enforced", None, f"the proof's pods did not start: {problems}",
+                         "run `grade cluster doctor` to see which layer of the cluster is broken")
+        return deny_probe(backend, client, ns, f"{ns}/client", server.ip, 8080, cluster_cni(client))
+    finally:
+        client.delete("v1", "Namespace", ns)
+
+
+def cluster_cni(client: Any) -> str:
+    """The CNI named by kube-system's DaemonSets ("unknown" when they cannot be read, e.g. a workshop learner's rights)."""
+    try:
+        return detect_cni([d["metadata"]["name"] for d in client.list("apps/v1", "DaemonSet", "kube-system")])
+    except Exception:  # only the explanation depends on it: never fail the proof over it
+        return "unknown"
+
+
+def api_server_of(client: Any) -> str | None:
+    """The API server URL a KubeClient talks to (None for clients without one, e.g. test fakes)."""
+    return getattr(getattr(getattr(client, "api_client", None), "configuration", None), "host", None)
+
+
 def _policy_file() -> Any:
     return state_dir() / "policy-enforcement.json"
 
 
-def remember_policy_enforcement(context: str, enforced: bool | None) -> None:
-    """Record the doctor's NetworkPolicy verdict for `grade cluster status`."""
+POLICY_PROOF_MAX_AGE = 24 * 3600  # seconds a "yes" stays trusted for the same context and API server
+
+
+def remember_policy_enforcement(context: str, enforced: bool | None, *, server: str | None = None,
+                                now: float | None = None) -> None:
+    """Record a NetworkPolicy verdict (doctor or proof) for `grade cluster status` and later gradings."""
     path = _policy_file()
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         data = {}
-    data[context] = {"enforced": enforced, "at": int(time.time())}
+    entry: dict[str, Any] = {"enforced": enforced, "at": int(now if now is not None else time.time())}
+    if server:
+        entry["server"] = server
+    data[context] = entry
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2))
+
+
+def recently_proven(context: str, server: str | None = None, *, max_age: float = POLICY_PROOF_MAX_AGE,
+                    now: float | None = None) -> bool:
+    """Whether a "yes" verdict younger than `max_age` seconds is remembered for this context (and API server:
+    a recreated kind cluster answers on another port, so its old verdict does not count)."""
+    try:
+        entry = json.loads(_policy_file().read_text()).get(context) or {}
+    except (OSError, ValueError, AttributeError):
+        return False
+    if entry.get("enforced") is not True:
+        return False
+    if server and entry.get("server") and entry["server"] != server:
+        return False
+    age = (now if now is not None else time.time()) - float(entry.get("at") or 0)
+    return 0 <= age < max_age
 
 
 def policy_enforcement(context: str, cni: str) -> str:

@@ -20,6 +20,7 @@ from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
+from grader.checks import SetupError
 from grader.kube.exec import ExecResult, run_exec
 from grader.kube.safety import (
     DEFAULT_CONTEXT,
@@ -36,8 +37,16 @@ from grader.kube.safety import (
 FIELD_MANAGER = "grade"
 
 
-class KubeError(Exception):
-    """An API call failed; the message names the object and the API's reason."""
+class KubeError(SetupError):
+    """An API call failed; the message names the object and the API's reason.
+
+    `status` is the HTTP status of the API's answer (None when there was none), `reason` its message.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason or message
 
 
 def kubeconfig_paths(kubeconfig: str | None = None) -> list[Path]:
@@ -136,7 +145,8 @@ class KubeClient:
             )
         except ApiException as exc:
             name = (obj.get("metadata") or {}).get("name")
-            raise KubeError(f"applying {obj['kind']} {name!r}: {api_reason(exc)}") from None
+            reason = api_reason(exc)
+            raise KubeError(f"applying {obj['kind']} {name!r}: {reason}", status=exc.status, reason=reason) from None
         return out.to_dict() if hasattr(out, "to_dict") else dict(out)
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
@@ -165,8 +175,11 @@ class KubeClient:
 
     # ---- namespaces the grader owns -----------------------------------------------------------
 
-    def ensure_lesson_namespace(self, name: str, lesson: str) -> None:
-        """Create (or re-label) the grader's namespace for `lesson`; refuse one the grader did not create."""
+    def ensure_lesson_namespace(self, name: str, lesson: str, labels: dict[str, str] | None = None) -> None:
+        """Create (or re-label) the grader's namespace for `lesson`; refuse one the grader did not create.
+
+        `labels` (from the lesson's Namespace manifest) are applied too, under the grader's own labels.
+        """
         existing = self.get("v1", "Namespace", name)
         if existing is not None and not is_course_owned(existing):
             raise UnsafeTargetError(
@@ -176,7 +189,7 @@ class KubeClient:
             )
         self.apply(
             {"apiVersion": "v1", "kind": "Namespace",
-             "metadata": {"name": name, "labels": lesson_namespace_labels(lesson)}}
+             "metadata": {"name": name, "labels": lesson_namespace_labels(lesson, labels)}}
         )
 
     def owned_namespaces(self, lesson: str | None = None) -> list[str]:
@@ -193,8 +206,17 @@ class KubeClient:
     def exec(
         self, namespace: str, pod: str, command: list[str], *, container: str | None = None, timeout: float = 10.0
     ) -> ExecResult:
-        """Run argv `command` in the pod; see grader.kube.exec.run_exec."""
-        return run_exec(self.core, namespace, pod, command, container=container, timeout=timeout)
+        """Run argv `command` in the pod; see grader.kube.exec.run_exec.
+
+        Each exec gets its own ApiClient: `kubernetes.stream.stream` swaps the client's `call_api` for a
+        websocket one while it runs, so on a shared client parallel probes would send ordinary API calls
+        over websockets (and could leave the swap in place).
+        """
+        api_client = k8s.ApiClient(self.api_client.configuration)
+        try:
+            return run_exec(k8s.CoreV1Api(api_client), namespace, pod, command, container=container, timeout=timeout)
+        finally:
+            api_client.close()
 
     def pod_logs(self, namespace: str, pod: str, container: str | None = None, tail: int = 10,
                  previous: bool = False) -> str:

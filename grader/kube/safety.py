@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.checks import SetupError
+
 MANAGED_BY_KEY = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "k8s-netcourse-grader"
 LESSON_KEY = "netcourse/lesson"
 MANAGED_BY = {MANAGED_BY_KEY: MANAGED_BY_VALUE}
+WORKSHOP_KEY = "netcourse/workshop"  # on namespaces `grade workshop setup` made (grader.workshop.setup)
 DEFAULT_CONTEXT = "kind-course"
 
 # Kinds the API serves cluster-scoped (plus the admission and extension kinds that change the whole
@@ -38,8 +41,11 @@ CLUSTER_SCOPED_KINDS = frozenset(
 )
 
 
-class UnsafeTargetError(Exception):
-    """The grader was pointed at something it must not modify; the message says what to do instead."""
+class UnsafeTargetError(SetupError):
+    """The grader was pointed at something it must not modify; the message says what to do instead.
+
+    A SetupError, so `grade lessonN --live` prints the message instead of a traceback.
+    """
 
 
 def _where(manifest: Any) -> str:
@@ -86,9 +92,13 @@ def is_course_owned(obj: Mapping[str, Any], lesson: str | None = None) -> bool:
     return lesson is None or labels.get(LESSON_KEY) == lesson
 
 
-def lesson_namespace_labels(lesson: str) -> dict[str, str]:
-    """The labels the grader puts on a namespace it creates for `lesson`."""
-    return {**MANAGED_BY, LESSON_KEY: lesson}
+def lesson_namespace_labels(lesson: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The labels the grader puts on a namespace it creates for `lesson`.
+
+    `extra` are the labels of the lesson's own Namespace manifest (lesson 4 selects namespaces by
+    label); the grader's ownership labels always win, so a manifest can never drop or forge them.
+    """
+    return {**{str(k): str(v) for k, v in (extra or {}).items()}, **MANAGED_BY, LESSON_KEY: lesson}
 
 
 def state_dir() -> Path:
