@@ -1140,72 +1140,11 @@ def _check_service_allocations(check: _Checker, spec: dict, cluster_ips: dict[st
 
 
 def _check_network_policy(check: _Checker, obj: dict) -> None:
-    spec = obj.get("spec")
-    if not isinstance(spec, dict):
-        return
-    _check_selector(check, ("spec", "podSelector"), spec.get("podSelector"))
-    types = spec.get("policyTypes")
-    if isinstance(types, list):
-        for i, t in enumerate(types):
-            if t not in ("Ingress", "Egress"):
-                check.error(("spec", "policyTypes", i), f"unsupported policy type {t!r}", fix="use Ingress and/or Egress")
-    for direction, peers_key in (("ingress", "from"), ("egress", "to")):
-        rules = spec.get(direction)
-        if not isinstance(rules, list):
-            continue
-        for i, rule in enumerate(rules):
-            if not isinstance(rule, dict):
-                continue
-            for j, peer in enumerate(rule.get(peers_key) or []):
-                if isinstance(peer, dict):
-                    _check_peer(check, ("spec", direction, i, peers_key, j), peer)
-            for j, port in enumerate(rule.get("ports") or []):
-                if not isinstance(port, dict):
-                    continue
-                path = ("spec", direction, i, "ports", j)
-                value = port.get("port")
-                if _is_int(value):
-                    _check_port_number(check, path + ("port",), value)
-                else:
-                    _check_port_name(check, path + ("port",), value, "port")
-                _check_protocol(check, path + ("protocol",), port.get("protocol"))
-                end = port.get("endPort")
-                if _is_int(end):
-                    if not _is_int(value):
-                        check.error(path + ("endPort",), "endPort needs a numeric port",
-                                    fix="set port: to the first number of the range")
-                    elif end < value:
-                        check.error(path + ("endPort",), f"endPort {end} is smaller than port {value}",
-                                    fix="endPort is the last port of the range, so it must be >= port")
-                    else:
-                        _check_port_number(check, path + ("endPort",), end)
+    # One definition of NetworkPolicy validation, shared with the engine (which ignores invalid policies).
+    from grader.model.policy import policy_problems
 
-
-def _check_peer(check: _Checker, path: tuple, peer: dict) -> None:
-    has_block = "ipBlock" in peer
-    if has_block and ("podSelector" in peer or "namespaceSelector" in peer):
-        check.error(path, "a peer with ipBlock cannot also have podSelector or namespaceSelector",
-                    fix="make them two separate items of the list (two items are an OR)")
-    if not peer:
-        check.error(path, "empty peer", fix="give it a podSelector, namespaceSelector or ipBlock")
-    for key in ("podSelector", "namespaceSelector"):
-        _check_selector(check, path + (key,), peer.get(key))
-    block = peer.get("ipBlock")
-    if isinstance(block, dict) and isinstance(block.get("cidr"), str):
-        try:
-            network = ipaddress.ip_network(block["cidr"], strict=False)
-        except ValueError:
-            check.error(path + ("ipBlock", "cidr"), f"{block['cidr']!r} is not a CIDR", fix="write it like 10.0.0.0/24")
-            return
-        for k, excluded in enumerate(block.get("except") or []):
-            try:
-                inner = ipaddress.ip_network(excluded, strict=False)
-            except (ValueError, TypeError):
-                check.error(path + ("ipBlock", "except", k), f"{excluded!r} is not a CIDR", fix="write it like 10.0.1.0/24")
-                continue
-            if inner.version != network.version or not inner.subnet_of(network):  # type: ignore[arg-type]
-                check.error(path + ("ipBlock", "except", k), f"except {excluded} is not inside cidr {block['cidr']}",
-                            fix="each except range must lie within the ipBlock's cidr")
+    for path, message in policy_problems(obj):
+        check.error(path, message)
 
 
 def _check_selector(check: _Checker, path: tuple, selector: Any) -> None:

@@ -583,7 +583,7 @@ def test_ip_block_except_must_be_inside_cidr():
     """
     messages = [e.message for e in errors_of(text)]
     assert any("cannot also have podSelector" in m for m in messages)
-    assert any("except 10.1.0.0/24 is not inside cidr 10.0.0.0/16" in m for m in messages)
+    assert any("except 10.1.0.0/24 is not inside cidr 10.0.0.0/16" in m and "strict subset" in m for m in messages)
 
 
 def test_end_port_needs_a_numeric_port_not_smaller():
@@ -652,3 +652,19 @@ def test_valid_course_objects_pass():
     spec: {parentRefs: [{name: gw}]}
     """
     assert [m.kind for m in load_text(textwrap.dedent(text))] == ["NetworkPolicy", "Ingress", "HTTPRoute"]
+
+
+def test_ip_block_except_equal_to_cidr_is_rejected_as_the_api_server_does():
+    text = """\
+    apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: {name: p}
+    spec:
+      podSelector: {}
+      ingress:
+      - from:
+        - ipBlock: {cidr: 10.0.0.0/16, except: [10.0.0.0/16]}
+    """
+    error = only_error(text)
+    assert error.source.line == 8
+    assert "spec.ingress[0].from[0].ipBlock.except[0]" in error.message and "strict subset" in error.message

@@ -177,110 +177,131 @@ def _parse_network(text: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(str(text), strict=False)
 
 
+Path = tuple  # a field path such as ("spec", "ingress", 0, "from", 1): the loader maps it to a line
+
+
+def dotted(path: Path) -> str:
+    """("spec", "ingress", 0, "from") -> "spec.ingress[0].from"."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 def policy_errors(policy: Raw) -> list[str]:
     """Why the API server would reject this NetworkPolicy (empty when it is valid).
 
     Each message names the field, e.g. "spec.ingress[0].from[1]: ...". A rejected policy does not
     exist in the cluster, so `evaluate` and `matrix` ignore it.
     """
-    errors: list[str] = []
-    spec = policy.spec
-    if not isinstance(spec, Mapping):
-        return ["spec must be a mapping"]
+    return [f"{dotted(path)}: {message}" for path, message in policy_problems(policy.obj)]
 
-    def check_selector(path: str, sel: Any) -> None:
+
+def policy_problems(obj: Mapping[str, Any]) -> list[tuple[Path, str]]:
+    """(field path, message) for every rule of NetworkPolicy validation this object breaks.
+
+    The single definition of what the API server rejects: the loader reports these at file:line,
+    the engine ignores a policy that has any.
+    """
+    spec = obj.get("spec") or {}
+    if not isinstance(spec, Mapping):
+        return [(("spec",), "spec must be a mapping")]
+    problems: list[tuple[Path, str]] = []
+
+    def check_selector(path: Path, sel: Any) -> None:
         try:
             validate_selector(sel)
         except SelectorError as e:
-            errors.append(f"{path}: {e}")
+            problems.append((path, str(e)))
 
-    check_selector("spec.podSelector", spec.get("podSelector"))
-    for t in spec.get("policyTypes") or []:
-        if t not in (INGRESS, EGRESS):
-            errors.append(f"spec.policyTypes: unsupported value {t!r}; use Ingress and/or Egress (case-sensitive)")
+    check_selector(("spec", "podSelector"), spec.get("podSelector"))
+    types = spec.get("policyTypes")
+    if isinstance(types, list):
+        for i, t in enumerate(types):
+            if t not in (INGRESS, EGRESS):
+                problems.append((("spec", "policyTypes", i), f"unsupported value {t!r}; use Ingress and/or Egress (case-sensitive)"))
     for section, peer_field in (("ingress", "from"), ("egress", "to")):
         rules = spec.get(section)
         if rules is None:
             continue
         if not isinstance(rules, list):
-            errors.append(f"spec.{section} must be a list of rules (start each rule with '- ')")
+            problems.append((("spec", section), "must be a list of rules (start each rule with '- ')"))
             continue
         for ri, rule in enumerate(rules):
-            base = f"spec.{section}[{ri}]"
+            base: Path = ("spec", section, ri)
             if rule is None:
                 continue
             if not isinstance(rule, Mapping):
-                errors.append(f"{base} must be a mapping with {peer_field}: and/or ports:")
+                problems.append((base, f"must be a mapping with {peer_field}: and/or ports:"))
                 continue
             for pi, peer in enumerate(rule.get(peer_field) or []):
-                errors.extend(_peer_errors(f"{base}.{peer_field}[{pi}]", peer, check_selector))
+                problems.extend(_peer_problems(base + (peer_field, pi), peer, check_selector))
             for pi, port in enumerate(rule.get("ports") or []):
-                errors.extend(_port_errors(f"{base}.ports[{pi}]", port))
-    return errors
+                problems.extend(_port_problems(base + ("ports", pi), port))
+    return problems
 
 
-def _peer_errors(path: str, peer: Any, check_selector) -> list[str]:
+def _peer_problems(path: Path, peer: Any, check_selector: Any) -> list[tuple[Path, str]]:
     if not isinstance(peer, Mapping):
-        return [f"{path} must be a mapping with podSelector:, namespaceSelector: or ipBlock:"]
+        return [(path, "must be a mapping with podSelector:, namespaceSelector: or ipBlock:")]
+    out: list[tuple[Path, str]] = []
     has_selector = "podSelector" in peer or "namespaceSelector" in peer
     if "ipBlock" in peer and has_selector:
-        return [
-            f"{path}: ipBlock cannot be combined with podSelector/namespaceSelector in one peer; "
-            "make them two list items (each starting with '- ') if you meant OR"
-        ]
+        out.append((path, "a peer with ipBlock cannot also have podSelector or namespaceSelector (ipBlock cannot be combined "
+                          "with them in one peer); make them two list items (each starting with '- ') if you meant OR"))
     if "ipBlock" not in peer and not has_selector:
-        return [f"{path}: a peer must specify podSelector, namespaceSelector or ipBlock"]
+        return [(path, "a peer must specify podSelector, namespaceSelector or ipBlock (an empty peer is rejected)")]
     if "ipBlock" in peer:
         block = peer["ipBlock"] or {}
         try:
             net = _parse_network(block.get("cidr"))
         except ValueError:
-            return [f"{path}.ipBlock.cidr: {block.get('cidr')!r} is not a CIDR like 10.0.0.0/16"]
-        out = []
+            return out + [(path + ("ipBlock", "cidr"), f"{block.get('cidr')!r} is not a CIDR; write it like 10.0.0.0/16")]
         for ei, exc in enumerate(block.get("except") or []):
+            where = path + ("ipBlock", "except", ei)
             try:
                 enet = _parse_network(exc)
             except ValueError:
-                out.append(f"{path}.ipBlock.except[{ei}]: {exc!r} is not a CIDR")
+                out.append((where, f"{exc!r} is not a CIDR; write it like 10.0.1.0/24"))
                 continue
-            if enet.version != net.version or not enet.subnet_of(net) or enet == net:
-                out.append(f"{path}.ipBlock.except[{ei}]: {exc} must be a strict subset of cidr {net}")
-        return out
-    check_selector(f"{path}.podSelector", peer.get("podSelector"))
-    check_selector(f"{path}.namespaceSelector", peer.get("namespaceSelector"))
-    return []
+            if enet.version != net.version or not enet.subnet_of(net):
+                out.append((where, f"except {exc} is not inside cidr {net}: each except must be a strict subset of the cidr"))
+            elif enet == net:
+                out.append((where, f"except {exc} is the whole cidr {net}: each except must be a strict subset (smaller)"))
+    for key in ("podSelector", "namespaceSelector"):
+        check_selector(path + (key,), peer.get(key))
+    return out
 
 
-def _port_errors(path: str, port: Any) -> list[str]:
+def _port_problems(path: Path, port: Any) -> list[tuple[Path, str]]:
     if not isinstance(port, Mapping):
-        return [f"{path} must be a mapping with port:, protocol: and optionally endPort:"]
-    out = []
+        return [(path, "must be a mapping with port:, protocol: and optionally endPort:")]
+    out: list[tuple[Path, str]] = []
     proto = port.get("protocol", "TCP")
     if proto not in PROTOCOLS:
-        out.append(f"{path}.protocol: {proto!r} is not one of TCP, UDP, SCTP (upper case)")
+        out.append((path + ("protocol",), f"{proto!r} is not one of TCP, UDP, SCTP (upper case)"))
     value, end = port.get("port"), port.get("endPort")
     if isinstance(value, bool):
-        out.append(f"{path}.port: must be a number or a port name")
+        out.append((path + ("port",), "must be a number or a port name"))
     elif isinstance(value, int):
         if not 1 <= value <= 65535:
-            out.append(f"{path}.port: {value} is outside 1-65535")
+            out.append((path + ("port",), f"{value} is outside 1-65535"))
     elif isinstance(value, str):
         if not _PORT_NAME.match(value) or not re.search("[a-z]", value):
-            out.append(
-                f"{path}.port: {value!r} is not a valid port name (lower case letters, digits, '-', at most "
-                "15 characters, at least one letter); write a number without quotes"
-            )
+            out.append((path + ("port",), f"{value!r} is not a valid port name (lower case letters, digits, '-', at most "
+                                          "15 characters, at least one letter); write a number without quotes"))
     elif value is not None:
-        out.append(f"{path}.port: must be a number or a port name")
+        out.append((path + ("port",), "must be a number or a port name"))
     if end is not None:
+        where = path + ("endPort",)
         if value is None:
-            out.append(f"{path}.endPort: needs port: (the start of the range)")
+            out.append((where, "endPort needs port: (the start of the range)"))
         elif isinstance(value, str):
-            out.append(f"{path}.endPort: cannot be used with a named port ({value!r}); use a number")
+            out.append((where, f"endPort needs a numeric port: it cannot be used with a named port ({value!r}); set port: to the first number of the range"))
         elif not isinstance(end, int) or isinstance(end, bool) or not 1 <= end <= 65535:
-            out.append(f"{path}.endPort: must be a number in 1-65535")
+            out.append((where, "endPort must be a number in 1-65535"))
         elif isinstance(value, int) and end < value:
-            out.append(f"{path}.endPort: {end} is smaller than port {value}")
+            out.append((where, f"endPort {end} is smaller than port {value}: endPort is the last port of the range"))
     return out
 
 
