@@ -49,15 +49,27 @@ def _load_world(paths: list[str], namespace: str, enforce_policy: bool = True):
 
 
 def _pod(world, ref: str):
+    """A pod by NAMESPACE/POD, or NAMESPACE/WORKLOAD for the first pod a Deployment etc. makes."""
+    from grader.model.workloads import is_system_namespace
+
     if "/" not in ref:
         raise UsageError(f"--from {ref!r}: give the pod as NAMESPACE/POD")
     pod = world.pod(ref)
-    if pod is None:
-        from grader.model.workloads import is_system_namespace
-
-        names = ", ".join(p.key for p in world.pods if not is_system_namespace(p.namespace))[:400]
-        raise UsageError(f"no pod {ref} in these manifests (pods: {names or 'none'})")
-    return pod
+    if pod is not None:
+        return pod
+    ns, _, name = ref.partition("/")
+    made = sorted((p for p in world.pods if p.namespace == ns and p.owner and p.owner.split("/", 1)[1] == name), key=lambda p: p.name)
+    if made:
+        print(f"(--from {ref}: using {made[0].key}, the first pod of {made[0].owner})", file=sys.stderr)
+        return made[0]
+    pods = [p for p in world.pods if not is_system_namespace(p.namespace)]
+    names = ", ".join(p.key for p in pods)[:400]
+    tip = ""
+    if any(p.namespace == "default" for p in pods) and ns != "default":
+        tip = f"; objects that name no namespace went to 'default': add --namespace {ns}"
+    elif not pods:
+        tip = "; add the files that define the pods (for an exercise, its fixtures/ folder too)"
+    raise UsageError(f"no pod {ref} in these manifests (pods: {names or 'none'}){tip}")
 
 
 def cmd_sim_matrix(args: argparse.Namespace) -> int:
@@ -220,7 +232,19 @@ def cmd_lesson(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if not report.passed:
         console.print(f"Next: fix the first failing task, or ask for a hint: `grade hint {report.lesson} {report.failed_ids()[0] if report.failed_ids() else ''}`".rstrip())
+    elif not args.solution and not args.manifests:
+        console.print(_next_lesson(report.lesson))
     return EXIT_OK if report.passed else EXIT_FAILED
+
+
+def _next_lesson(lesson_id: str) -> str:
+    from grader.lessons import list_lessons
+
+    ids = [lesson.id for lesson in list_lessons()]
+    later = ids[ids.index(lesson_id) + 1 :] if lesson_id in ids else []
+    if later:
+        return f"Well done. Next: {later[0]} (exercises/{later[0]}/README.md, then `grade {later[0]}`)."
+    return "Well done: that was the last lesson. `grade list` shows your results for all of them."
 
 
 def _break(args: argparse.Namespace, console: Console) -> int:
@@ -264,8 +288,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     progress = read_progress()["lessons"]
     table = Table(title="Lessons")
-    for col in ("lesson", "title", "tasks", "last result"):
-        table.add_column(col)
+    table.add_column("lesson", no_wrap=True)
+    table.add_column("title", ratio=1)
+    table.add_column("tasks", no_wrap=True)  # task ids are what -k and `grade hint` take: never cut them
+    table.add_column("last result", ratio=1)
     for lesson in list_lessons():
         entry = progress.get(lesson.id, {})
         tasks = lesson.tasks()
@@ -312,6 +338,9 @@ def cmd_hint(args: argparse.Namespace) -> int:
         return EXIT_OK
     if task is None:
         results = read_progress()["lessons"].get(lesson.id, {}).get("tasks", {})
+        if results and all(results.get(t) for t, _ in lesson.tasks()):
+            print(f"Every task of {lesson.id} passed at your last run: no hint needed. Ask for a task's hints with `grade hint {lesson.id} TASK`.")
+            return EXIT_OK
         failing = [t for t, _ in lesson.tasks() if results.get(t) is False] or [t for t, _ in lesson.tasks() if not results.get(t)]
         candidates = [t for t in failing if t in lesson.hints] or list(lesson.hints)
         if not candidates:

@@ -227,7 +227,18 @@ class Lab:
         )
 
 
+VERDICT_WORDS = {
+    "allowed": "connected",
+    "blocked": "blocked: no answer (a NetworkPolicy drops the packets, so the client times out)",
+    "refused": "connection refused (nothing listens on that port)",
+    "no-endpoints": "connection refused (the Service has no ready endpoints)",
+    "dns-failure": "the name did not resolve",
+    "not-found": "not found",
+}
+
+
 def _describe(result: Result) -> str:
+    """The observed line: what was tried and what happened, in words."""
     probe = result.probe
     if isinstance(probe, Connect):
         target = f"{probe.src} -> {probe.host}:{probe.port}/{probe.protocol}"
@@ -236,8 +247,13 @@ def _describe(result: Result) -> str:
     elif isinstance(probe, ClientIP):
         target = f"{probe.src} -> http://{probe.host}:{probe.port}/clientip"
     else:
-        target = f"{'https' if probe.tls else 'http'}://{probe.host}{probe.path} via {probe.via}"
-    return f"{target}: {result.verdict}"
+        port = f":{probe.port}" if probe.port else ""
+        target = f"{'https' if probe.tls else 'http'}://{probe.host}{port}{probe.path} via {probe.via}"
+        status = result.data.get("status")
+        if status:
+            return f"{target}: HTTP {status}"
+    what = result.data.get("summary") or VERDICT_WORDS.get(result.verdict) or f"{result.verdict} (see the evidence)"
+    return f"{target}: {what}"
 
 
 def make_backend(name: str, *, enforce_policy: bool = True, **options: Any) -> Backend:

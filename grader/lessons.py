@@ -142,7 +142,9 @@ def ensure_workspace(lesson: Lesson) -> tuple[Path, bool]:
 
 
 def reset_workspace(lesson: Lesson) -> Path | None:
-    """Restore starter/ into the workspace; the old files go to work/.backup/<lesson>-<time>/. Returns the backup."""
+    """Restore starter/ into the workspace; the old files go to work/.backup/<lesson>-<time>/. Returns the backup.
+
+    The lesson's recorded results and hint ladders start over too: they described the old files."""
     ws = lesson.workspace()
     backup = None
     if ws.is_dir() and any(ws.iterdir()):
@@ -152,6 +154,9 @@ def reset_workspace(lesson: Lesson) -> Path | None:
     ws.mkdir(parents=True, exist_ok=True)
     if lesson.starter.is_dir():
         shutil.copytree(lesson.starter, ws, dirs_exist_ok=True)
+    data = read_progress()
+    if data["lessons"].pop(lesson.id, None) is not None:
+        write_progress(data)
     return backup
 
 

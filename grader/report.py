@@ -16,7 +16,7 @@ def print_report(report: LessonReport, console: Console, *, verbose: bool = Fals
     if report.setup_error:
         console.print(f"[bold red]{report.lesson}: could not grade[/]")
         console.print(escape(report.setup_error))
-        console.print("Fix the problem above and run the command again; nothing was graded.")
+        console.print("Fix what is listed above and run the command again; nothing was graded.")
         return
     for t in report.tasks:
         if t.skipped:

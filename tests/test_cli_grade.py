@@ -121,3 +121,39 @@ def test_tls_cert_writes_a_tls_secret(home):
     assert p.returncode == 0, p.stderr
     manifests = list((home / "out").glob("*.yaml"))
     assert manifests and "kubernetes.io/tls" in manifests[0].read_text()
+
+
+def test_passing_lesson_points_to_the_next_and_hint_says_nothing_is_needed(home):
+    import shutil
+
+    ws = home / "work" / "lesson2"
+    shutil.copytree(ROOT / "exercises" / "lesson2" / "solution", ws)
+    p = grade(home, "lesson2")
+    assert p.returncode == 0 and "Next: lesson3" in p.stdout
+    h = grade(home, "hint", "lesson2")
+    assert "no hint needed" in h.stdout
+
+
+def test_reset_forgets_the_lessons_results_and_hint_ladders(home):
+    grade(home, "lesson2")
+    grade(home, "hint", "lesson2", "test_clusterip_service")
+    grade(home, "reset", "lesson2", "--yes")
+    progress = json.loads((home / ".grade" / "progress.json").read_text())
+    assert "lesson2" not in progress["lessons"]
+    assert "hint 1 of 3" in grade(home, "hint", "lesson2", "test_clusterip_service").stdout
+
+
+def test_nodeport_failure_says_refused_with_the_port(home):
+    import shutil
+
+    ws = home / "work" / "lesson2"
+    shutil.copytree(ROOT / "exercises" / "lesson2" / "solution", ws)
+    for f in ws.glob("*.yaml"):  # break the NodePort Service's selector only
+        text = f.read_text()
+        if "my-nodeport" in text:
+            head, _, tail = text.partition("name: my-nodeport")
+            f.write_text(head + "name: my-nodeport" + tail.replace("app: my-app", "app: my-ap", 1))
+    p = grade(home, "lesson2", "-k", "nodeport")
+    assert p.returncode == 1
+    observed = next(line for line in p.stdout.splitlines() if "observed:" in line)
+    assert ":30080" in observed and "connection refused" in observed and "503" not in observed

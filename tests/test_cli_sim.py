@@ -97,3 +97,16 @@ def test_missing_file_and_unknown_pod_exit_2(tmp_path):
     assert p.returncode == 2 and "no pod shop/ghost" in p.stderr
     p = grade("sim", "connect", EXAMPLE, "--from", "shop/web-0", "--to", "db", check=False)
     assert p.returncode == 2 and "HOST:PORT" in p.stderr
+
+
+def test_from_accepts_a_workload_name_and_says_which_pod_it_used():
+    p = grade("sim", "connect", EXAMPLE, "--from", "shop/api", "--to", "db:5432")
+    assert p.stdout.splitlines()[0].startswith("shop/api-") and p.stdout.splitlines()[0].endswith("allowed")
+    assert "using shop/api-" in p.stderr
+
+
+def test_unknown_pod_in_default_namespace_suggests_namespace(tmp_path):
+    f = tmp_path / "pods.yaml"
+    f.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: client}\nspec:\n  containers: [{name: c, image: x}]\n")
+    p = grade("sim", "connect", str(f), "--from", "lesson2/client", "--to", "x:80", check=False)
+    assert p.returncode == 2 and "--namespace lesson2" in p.stderr

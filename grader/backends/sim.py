@@ -38,6 +38,7 @@ class SimBackend:
         if isinstance(probe, Http):
             o = external.request(self.world, probe.via, probe.host, probe.path, port=probe.port, tls=probe.tls)
             verdict = "allowed" if o.ok else ("not-found" if o.status == 404 else (o.error or f"http-{o.status}"))
+            summary = {"no-endpoints": "connection refused (the Service has no ready endpoints)", "blocked": "no answer (a NetworkPolicy drops it: timeout)"}.get(verdict, "")
             data = {
                 "status": o.status,
                 "service": o.service,
@@ -48,6 +49,7 @@ class SimBackend:
                 "cert_subject": o.cert_subject,
                 "cert_issuer": o.cert_issuer,
                 "hints": o.hints,
+                "summary": summary,
             }
             return Result(probe, o.ok, verdict, o.trace, kubectl, data)
         src = self.world.pod(probe.src)
@@ -78,7 +80,7 @@ class SimBackend:
         if isinstance(probe, (Connect, ClientIP)):
             protocol = probe.protocol if isinstance(probe, Connect) else "TCP"
             c = connect_model.connect(self.world, src, probe.host, probe.port, protocol)
-            data = {"endpoint": c.endpoint, "service": c.service, "dst_ip": c.dst_ip, "hints": c.hints}
+            data = {"endpoint": c.endpoint, "service": c.service, "dst_ip": c.dst_ip, "hints": c.hints, "summary": c.summary}
             ok = c.ok
             trace = list(c.trace)
             if isinstance(probe, ClientIP):

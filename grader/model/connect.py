@@ -34,6 +34,7 @@ class Connection:
     client_ip: str | None = None  # the source address the destination sees
     http: bool = False  # the listener speaks HTTP
     netexec: bool = False  # the listener is agnhost netexec (/clientip, /hostname)
+    summary: str = ""  # one phrase for the learner when the verdict alone does not say it
 
     @property
     def ok(self) -> bool:
@@ -138,7 +139,7 @@ def connect(
         ans = lk.answer
         if ans.type == "CNAME":
             trace.append(f"{host} is a CNAME to {ans.cname}, a name outside the cluster: the simulator does not reach outside hosts")
-            return Connection("error", trace, hints)
+            return Connection("error", trace, hints, summary=f"{host} is a CNAME to {ans.cname}, outside the simulated cluster")
         if ans.type == "NXDOMAIN" or not ans.answers:
             hints += _nxdomain_hints(world, src, host)
             return Connection("dns-failure", trace + [f"{host}: NXDOMAIN from {src.key}"], hints)
@@ -188,7 +189,7 @@ def connect(
     if not v.allowed:
         return Connection("blocked", trace, hints, dst_ip=ip, dst_port=port)
     trace.append(f"{ip} is not a pod, Service or node of this cluster: the simulator does not model hosts outside it")
-    return Connection("error", trace, hints, dst_ip=ip, dst_port=port)
+    return Connection("error", trace, hints, dst_ip=ip, dst_port=port, summary=f"{ip} is outside the simulated cluster (egress allowed)")
 
 
 def _external_policy(svc: Service) -> str:
@@ -213,7 +214,10 @@ def _through_service(
         have = ", ".join(f"{p.port}/{p.protocol}" for p in svc.ports) or "none"
         trace.append(f"Service {svc.key} has no port {port}/{protocol} (its ports: {have}); a real cluster drops the packet (timeout)")
         hints.append(f"Service {svc.key} exposes {have}, not {port}/{protocol}: connect to a port the Service declares, or add this port to it")
-        return Connection("error", trace, hints, dst_ip=svc.cluster_ip, dst_port=port, service=svc.key)
+        return Connection(
+            "error", trace, hints, dst_ip=svc.cluster_ip, dst_port=port, service=svc.key,
+            summary=f"Service {svc.key} has no port {port}/{protocol}: a real cluster drops the packet (timeout)",
+        )
     eps = services.ready_endpoints(world, svc, sp)
     if not eps:
         trace.append(f"{via}: Service {svc.key} port {sp.port}/{sp.protocol} has no ready endpoints; kube-proxy rejects the connection")

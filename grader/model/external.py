@@ -70,9 +70,11 @@ def request(world: World, via: str, host: str, path: str = "/", *, port: int | N
     return HttpOutcome(None, error=f"unknown entry point {via!r}: use ingress, nodeport or loadbalancer:<ns>/<svc>")
 
 
-def _served(c: Connection, trace: list[str], tls: bool) -> HttpOutcome:
+def _served(c: Connection, trace: list[str], tls: bool, *, proxied: bool = False) -> HttpOutcome:
+    """The HTTP answer for a connection. `proxied`: through the ingress proxy, which answers 503 itself
+    when the backend has no endpoints; without a proxy kube-proxy rejects the connection."""
     trace = trace + c.trace
-    if c.verdict == "no-endpoints":
+    if c.verdict == "no-endpoints" and proxied:
         return HttpOutcome(503, trace, c.hints, service=c.service)
     if not c.ok:
         return HttpOutcome(None, trace, c.hints, service=c.service, error=c.verdict)
@@ -134,7 +136,7 @@ def _via_ingress(world: World, host: str, path: str, tls: bool) -> HttpOutcome:
         c = Connection("error", [f"Service {r.service} is headless; cloud-provider-kind sends to its endpoints"])
     else:
         c = connect(world, None, svc.cluster_ip, int(port), "TCP", src_ip=ENVOY_SOURCE)
-    served = _served(c, [], False)
+    served = _served(c, [], False, proxied=True)
     out.status, out.endpoint, out.error = served.status, served.endpoint, served.error
     out.trace += served.trace
     out.hints += served.hints
