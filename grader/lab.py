@@ -148,6 +148,23 @@ class Lab:
             out.append(p)
         return out
 
+    def require_service(self, name: str, what: str, *, write_in: str) -> Any:
+        """The Service `name` of the lesson namespace, or a failed task saying to write it.
+
+        `what` reads like "a NodePort Service"; `write_in` is where the learner writes it
+        (e.g. "work/lesson2/services.yaml")."""
+        ns = self.ns()
+        svc = self.world.service(ns, name)
+        if svc is None:
+            others = sorted(s.name for s in self.world.services if s.namespace == ns)
+            raise CheckFailed(
+                f"{what} named {name} in namespace {ns}",
+                f"no Service named {name}" + (f" (Services there: {', '.join(others)})" if others else " (no Services there yet)"),
+                hints=[f"write the Service {name} in {write_in} (its TODO says what it needs)"],
+                kubectl=[f"kubectl get services -n {ns}"],
+            )
+        return svc
+
     def reachability(
         self,
         sources: Sequence[str],

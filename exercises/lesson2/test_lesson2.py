@@ -14,16 +14,7 @@ NODE_PORT = 30080
 
 def _service(lab, name: str, kind: str) -> Any:
     """The Service `name` of the lesson namespace, or a failure that says to write it."""
-    svc = lab.world.service(lab.ns(), name)
-    if svc is None:
-        others = [s.name for s in lab.world.services if s.namespace == lab.ns()]
-        raise CheckFailed(
-            f"a {kind} Service named {name} in namespace {lab.ns()}",
-            f"no Service named {name}" + (f" (Services there: {', '.join(sorted(others))})" if others else " (no Services there yet)"),
-            hints=[f"write the Service {name} in work/lesson2/services.yaml (its TODO says what it needs)"],
-            kubectl=[f"kubectl get services -n {lab.ns()}"],
-        )
-    return svc
+    return lab.require_service(name, f"a {kind} Service", write_in="work/lesson2/services.yaml")
 
 
 def _expect_type(lab, svc, wanted: str) -> None:

@@ -19,16 +19,7 @@ def _norm(name: str) -> str:
 
 
 def _service(lab, name: str, what: str) -> Any:
-    svc = lab.world.service(lab.ns(), name)
-    if svc is None:
-        others = sorted(s.name for s in lab.world.services if s.namespace == lab.ns())
-        raise CheckFailed(
-            f"{what} named {name} in namespace {lab.ns()}",
-            f"no Service named {name}" + (f" (Services there: {', '.join(others)})" if others else ""),
-            hints=[f"write the Service {name} in work/lesson3/ (the starter's TODO says what it needs)"],
-            kubectl=[f"kubectl get services -n {lab.ns()}"],
-        )
-    return svc
+    return lab.require_service(name, what, write_in="work/lesson3/")
 
 
 def _my_service_hints(lab) -> list[str]:
