@@ -8,6 +8,7 @@ exercise folder directly also works:
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -60,16 +61,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grade-manifests", action="append", default=[], help="learner manifests (file or folder); default: the lesson's work folder")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(request: pytest.FixtureRequest) -> Any:
-    """The Lab of this lesson: fixtures + the learner's manifests applied to the chosen backend."""
+    """The Lab of this lesson: fixtures + the learner's manifests applied to the chosen backend.
+
+    Module scope: one lesson's checks live in one module, and the lesson is found from its path."""
     if _INJECTED is not None:
         return _INJECTED[0]
     from grader.checks import SetupError
     from grader.runner import open_lab
 
-    test_dir = Path(str(request.node.path if hasattr(request.node, "path") else request.config.rootpath))
-    lesson_id = next((p.name for p in [test_dir, *test_dir.parents] if p.name.startswith("lesson")), None)
+    test_dir = Path(request.path).parent
+    lesson_id = next((p.name for p in [test_dir, *test_dir.parents] if re.fullmatch(r"lesson\d+", p.name)), None)
     if lesson_id is None:
         pytest.fail("the lab fixture works only inside exercises/lessonN/", pytrace=False)
     manifests = [Path(m) for m in request.config.getoption("--grade-manifests")] or None

@@ -157,3 +157,12 @@ def test_nodeport_failure_says_refused_with_the_port(home):
     assert p.returncode == 1
     observed = next(line for line in p.stdout.splitlines() if "observed:" in line)
     assert ":30080" in observed and "connection refused" in observed and "503" not in observed
+
+
+def test_a_lesson_also_runs_under_plain_pytest():
+    """The checks are ordinary pytest tests: `pytest exercises/lessonN --grade-manifests DIR` grades DIR."""
+    base = [sys.executable, "-m", "pytest", "exercises/lesson2", "-q", "-p", "no:cacheprovider", "--grade-backend", "sim"]
+    good = subprocess.run(base + ["--grade-manifests", "exercises/lesson2/solution"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert good.returncode == 0, good.stdout[-2000:]
+    bad = subprocess.run(base + ["--grade-manifests", "exercises/lesson2/starter"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert bad.returncode == 1 and "FAILED exercises/lesson2/test_lesson2.py::test_clusterip_service" in bad.stdout
