@@ -118,9 +118,9 @@ def cmd_sim_route(args: argparse.Namespace) -> int:
 
     world = _load_world(args.paths, args.namespace)
     r = ingress.route(world, args.host, args.path, args.scheme)
-    out = {"service": r.service, "port": r.port, "status": r.status if r.service is None else r.status, "tls_secret": r.tls_secret, "ingress": r.ingress}
-    if r.service is None and out["status"] is None:
-        out["status"] = 404
+    # status: None when a Service answers (its pods decide), else the controller's own (404 when nothing matches)
+    status = r.status if r.service is not None or r.status is not None else 404
+    out = {"service": r.service, "port": r.port, "status": status, "tls_secret": r.tls_secret, "ingress": r.ingress}
     if args.json:
         print(json.dumps(out, indent=1))
         return EXIT_OK
