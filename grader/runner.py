@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +67,17 @@ def open_lab(
     except ManifestError as e:
         raise SetupError(str(e)) from None
     namespace_map: dict[str, str] = {}
+    node_ports: dict[int, int] = {}
+    facts_namespace: str | None = None
     if learner:
         from grader.workshop.fence import LearnerNameError, fence_lesson
+        from grader.workshop.learner import learner_node_ports
+        from grader.workshop.setup import home_namespace
 
+        node_ports = learner_node_ports(learner)  # nodePorts are cluster-wide: 30080 becomes the learner's own
+        facts_namespace = home_namespace(learner)  # where setup published the cluster's NetworkPolicy verdict
         try:
-            loaded, namespace_map = fence_lesson(loaded, learner, lesson.namespaces)
+            loaded, namespace_map = fence_lesson(loaded, learner, lesson.namespaces, node_ports)
         except LearnerNameError as e:
             raise SetupError(str(e)) from None
     namespaces = [namespace_map.get(ns, ns) for ns in lesson.namespaces]
@@ -79,14 +86,18 @@ def open_lab(
         if backend == "live":  # a live backend works only in the lesson's own (labelled) namespaces
             options.setdefault("lesson", lesson.id)
             options.setdefault("namespaces", namespaces)
+            if facts_namespace:
+                options.setdefault("published_facts_namespace", facts_namespace)
         backend = make_backend(backend, enforce_policy=enforce_policy, **options)
     elif namespace_map and hasattr(backend, "namespaces"):
         backend.namespaces = namespaces
+        if facts_namespace and hasattr(backend, "published_facts_namespace"):
+            backend.published_facts_namespace = facts_namespace
     if any(m.kind == "NetworkPolicy" for m in loaded) and hasattr(backend, "prove_policy_enforced"):
         # A "blocked" verdict means nothing on a CNI that fails open: prove enforcement first.
         backend.prove_policy_enforced()
     backend.apply(loaded)
-    return Lab(backend, loaded, lesson.namespace, namespace_map=namespace_map)
+    return Lab(backend, loaded, lesson.namespace, namespace_map=namespace_map, node_port_map=node_ports)
 
 
 def grade_lesson(
@@ -138,11 +149,19 @@ def grade_lesson(
         args += ["--junitxml", str(junit)]
     out = io.StringIO()
     pytest_plugin._INJECTED = (lab, collector)
+    # Only our plugin: third-party ones installed beside it (hypothesis, randomly, xdist...) would cost
+    # start-up time or reorder and parallelise the tasks.
+    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             code = pytest.main(args)
     finally:
         pytest_plugin._INJECTED = None
+        if autoload is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
     order = [t for t, _ in lesson.tasks()]
     report.tasks = sorted(collector.tasks.values(), key=lambda t: order.index(t.id) if t.id in order else len(order))
     if not report.tasks and code not in (0, 5):
