@@ -65,15 +65,21 @@ class Reachability:
 class Lab:
     """Manifests applied to a backend, with verbs for probing them."""
 
-    def __init__(self, backend: Backend, manifests: list[Any], namespace: str, *, namespace_map: dict[str, str] | None = None) -> None:
+    def __init__(self, backend: Backend, manifests: list[Any], namespace: str, *, namespace_map: dict[str, str] | None = None,
+                 node_port_map: dict[int, int] | None = None) -> None:
+        """`namespace_map` and `node_port_map` (a workshop learner's namespaces and nodePorts, lesson -> real)
+        let checks keep the lesson's names and numbers."""
         from grader.model.workloads import build_world
 
         self.backend = backend
         self.manifests = manifests
         self.namespace = namespace
         self.namespace_map = dict(namespace_map or {})
+        self.node_port_map = dict(node_port_map or {})
         # The simulator's view of these manifests: the backend's own when it is the simulator.
-        self.world = getattr(backend, "world", None) or build_world(manifests, include_system=True)
+        world = getattr(backend, "world", None) or build_world(manifests, include_system=True)
+        # Checks read nodePorts in the lesson's numbers (30080); probes go to the learner's real port.
+        self.world = _with_lesson_node_ports(world, self.node_port_map) if self.node_port_map else world
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -133,7 +139,11 @@ class Lab:
         return self.run([ClientIP(self.pod_ref(src), host, int(port))])[0]
 
     def http(self, via: str, host: str, path: str = "/", *, tls: bool = False, port: int | None = None) -> Result:
-        """An HTTP(S) request from outside the cluster (see grader.probes.Http for `via`)."""
+        """An HTTP(S) request from outside the cluster (see grader.probes.Http for `via`).
+
+        For via="nodeport" a lesson's nodePort is probed as the learner's own (`node_port_map`)."""
+        if via == "nodeport" and port is not None:
+            port = self.node_port_map.get(int(port), port)
         return self.run([Http(via, host, path, port, tls)])[0]
 
     def pods(self, selector: dict[str, str] | None = None, namespace: str | None = None) -> list[Any]:
@@ -252,6 +262,23 @@ VERDICT_WORDS = {
     "dns-failure": "the name did not resolve",
     "not-found": "not found",
 }
+
+
+def _with_lesson_node_ports(world: Any, node_port_map: dict[int, int]) -> Any:
+    """`world` with each Service nodePort that is a learner's real port shown as the lesson's (31234 -> 30080).
+
+    A shallow copy (only the Services that change are new), so the backend's own world is left as applied."""
+    import dataclasses
+
+    lesson_port = {real: lesson for lesson, real in node_port_map.items()}
+    if not any(p.node_port in lesson_port for s in world.services for p in s.ports):
+        return world
+    services = [
+        dataclasses.replace(s, ports=[dataclasses.replace(p, node_port=lesson_port.get(p.node_port, p.node_port)) for p in s.ports])
+        if any(p.node_port in lesson_port for p in s.ports) else s
+        for s in world.services
+    ]
+    return dataclasses.replace(world, services=services)
 
 
 def _describe(result: Result) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from grader.cluster.doctor import Check
 from grader.lessons import list_lessons
 from grader.manifests import Manifest, load, load_text
 from grader.model.connect import connect
@@ -175,7 +176,8 @@ class RecordingClient:
 def test_setup_applies_with_its_own_field_manager_and_writes_a_token_kubeconfig(tmp_path):
     client = RecordingClient()
     plan = WorkshopPlan("spring", (LessonSpace("lesson2", ("lesson2",), {"lesson2": 3}, frozenset({"lesson2"})),), isolate=True)
-    out = setup_workshop(client, plan, ["alice"], tmp_path, server="https://workshop.example:6443", token_seconds=3600)
+    out = setup_workshop(client, plan, ["alice"], tmp_path, server="https://workshop.example:6443", token_seconds=3600,
+                         prove=lambda c: Check("NetworkPolicy enforced", True, "a deny-all policy blocked the probe (calico)"))
     assert out[0].namespaces == ["alice-home", "alice-lesson2"]
     assert {fm for _, _, fm in client.applied} == {FIELD_MANAGER}
     assert any(b["kind"] == "NetworkPolicy" and b["metadata"]["name"] == ISOLATION_POLICY for b, _, _ in client.applied)
@@ -192,9 +194,10 @@ def test_setup_refuses_a_namespace_it_did_not_make(tmp_path):
 
     client = RecordingClient([{"kind": "Namespace", "metadata": {"name": "alice-lesson2", "labels": {}}}])
     plan = WorkshopPlan("spring", (LessonSpace("lesson2", ("lesson2",), {"lesson2": 3}),))
+    proofs: list[Any] = []
     with pytest.raises(WorkshopError, match="alice-lesson2.*not made by the grader"):
-        setup_workshop(client, plan, ["alice"], tmp_path)
-    assert not client.applied
+        setup_workshop(client, plan, ["alice"], tmp_path, prove=proofs.append)
+    assert not client.applied and not proofs  # refused before the proof's pods are started
 
 
 def _ns(name: str, **labels: str) -> dict[str, Any]:

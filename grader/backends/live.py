@@ -118,6 +118,7 @@ class LiveBackend:
         runner: Any = None,
         engine: str = "docker",
         policy_enforced: bool | None = None,
+        published_facts_namespace: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -126,6 +127,8 @@ class LiveBackend:
         `namespaces` are the only ones the backend touches; when not given, they are the namespaces the
         manifests name (each still refused if it exists without the grader's label). `lesson` labels
         them (default: the first namespace). `policy_enforced` defaults to the doctor's last verdict.
+        `published_facts_namespace` (a workshop learner's `<learner>-home`): where `grade workshop setup`
+        published the cluster's NetworkPolicy verdict, which a learner cannot prove without namespace rights.
         """
         self.client = client if client is not None else _connect(context)
         self.lesson = lesson
@@ -135,6 +138,7 @@ class LiveBackend:
         self.runner = runner
         self.engine = engine
         self.policy_enforced = policy_enforced if policy_enforced is not None else _remembered_policy(self.client.context)
+        self.published_facts_namespace = published_facts_namespace
         self.readiness_problems: list[str] = []
         self._sleep = sleep
         self._clock = clock
@@ -181,11 +185,17 @@ class LiveBackend:
         doctor's, or an earlier proof). Otherwise runs the doctor's deny probe in a scratch namespace
         (grader.cluster.doctor.prove_policy_enforcement), remembers the verdict, and raises SetupError
         with the doctor's explanation and fix when the policy blocked nothing.
+
+        With `published_facts_namespace` (a workshop learner, who may not create the scratch namespace) it
+        reads the verdict `grade workshop setup` published there instead of proving it.
         """
         from grader.cluster.doctor import api_server_of, prove_policy_enforcement, recently_proven
 
         if recently_proven(self.client.context, api_server_of(self.client)):
             self.policy_enforced = True
+            return
+        if self.published_facts_namespace:
+            self._accept_published_policy(self.published_facts_namespace)
             return
 
         def scratch_backend(namespace: str) -> LiveBackend:
@@ -209,6 +219,37 @@ class LiveBackend:
             "this lesson has NetworkPolicies, and this cluster does not prove that it enforces them: "
             f"{check.detail}.\n  what to do: {check.hint}.\n  Until then a connection the policy should block "
             "would get through, and the grader cannot tell your policy from a cluster that ignores policies."
+        )
+
+    def _accept_published_policy(self, namespace: str) -> None:
+        """Return when the verdict published in `namespace` is "yes"; else SetupError saying what to do."""
+        from grader.workshop.facts import CLUSTER_FACTS_CONFIGMAP, published_policy
+
+        where = f"ConfigMap {namespace}/{CLUSTER_FACTS_CONFIGMAP}"
+        ask_setup = "ask your instructor to run `grade workshop setup` (it publishes the cluster's NetworkPolicy verdict)"
+        try:
+            facts = self.client.get("v1", "ConfigMap", CLUSTER_FACTS_CONFIGMAP, namespace)
+        except Exception as exc:  # noqa: BLE001 - no rights or no answer: the learner's next step is the same
+            raise SetupError(
+                "this lesson has NetworkPolicies, so the grader needs the cluster's verdict that it enforces them, "
+                f"but it cannot read {where}: {getattr(exc, 'reason', None) or exc}.\n  what to do: {ask_setup}."
+            ) from None
+        verdict, detail, hint = published_policy(facts)
+        if verdict == "yes":
+            self.policy_enforced = True
+            return
+        if verdict == "missing":
+            raise SetupError(
+                f"this lesson has NetworkPolicies, and {where} holds no verdict on whether this cluster enforces "
+                f"them.\n  what to do: {ask_setup}."
+            )
+        self.policy_enforced = False if verdict == "no" else None
+        found = "does not enforce them" if verdict == "no" else "could not prove that it enforces them"
+        raise SetupError(
+            f"this lesson has NetworkPolicies, and your instructor's `grade workshop setup` found that this cluster "
+            f"{found}: {detail or 'no detail recorded'}.\n  what to do: tell your instructor; the fix: "
+            f"{hint or 'run `grade cluster doctor`'}, then `grade workshop setup` again.\n  Until then a connection "
+            "a policy should block would get through, and the grader cannot tell your policy from a cluster that ignores policies."
         )
 
     def _wait_ready(self) -> list[str]:

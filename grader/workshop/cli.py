@@ -74,7 +74,10 @@ def cmd_join(args: argparse.Namespace) -> int:
 
 def cmd_setup(args: argparse.Namespace) -> int:
     from grader.workshop.roster import RosterError, read_roster
-    from grader.workshop.setup import learner_objects, setup_workshop
+    from rich.markup import escape
+
+    from grader.workshop.facts import roster_node_ports
+    from grader.workshop.setup import facts_for, learner_objects, prove_cluster_policy, setup_workshop
 
     plan = _plan(args)
     namespaces = [ns for s in plan.lessons for ns in s.namespaces] + ["home"]
@@ -83,14 +86,25 @@ def cmd_setup(args: argparse.Namespace) -> int:
     except RosterError as e:
         raise _usage(str(e)) from None
     if args.dry_run:
-        docs = [obj for lr in learners for obj in learner_objects(plan, lr.name)]
+        ports = roster_node_ports([lr.name for lr in learners])
+        docs = [obj for lr in learners for obj in learner_objects(plan, lr.name, facts_for(None, ports[lr.name], ""))]
         sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))
         return 0
     client = _client(args.context)
     console = _console()
-    outcomes = setup_workshop(client, plan, [lr.name for lr in learners], Path(args.out), server=args.server, token_seconds=int(args.token_hours * 3600))
+
+    def show_policy(policy: Any) -> None:
+        if policy.ok:
+            console.print(f"[green]NetworkPolicy enforced[/]: {escape(policy.detail)}; the verdict is published to every learner.")
+        else:
+            console.print(f"[red]NetworkPolicy not proven[/]: {escape(policy.detail)}. Learners' lessons with NetworkPolicies "
+                          f"stop with this message until you fix it: {escape(policy.hint)}; then run setup again.")
+
+    console.print("Proving that the cluster enforces NetworkPolicy (the doctor's deny probe, once for all learners)...")
+    outcomes = setup_workshop(client, plan, [lr.name for lr in learners], Path(args.out), server=args.server,
+                              token_seconds=int(args.token_hours * 3600), prove=prove_cluster_policy, on_policy=show_policy)
     for o in outcomes:
-        console.print(f"{o.learner}: {len(o.namespaces)} namespaces, {o.objects} objects, kubeconfig {o.kubeconfig}")
+        console.print(f"{o.learner}: {len(o.namespaces)} namespaces, {o.objects} objects, nodePort {o.node_port}, kubeconfig {o.kubeconfig}")
     console.print(
         f"Give each learner their kubeconfig; they run `grade workshop join --name NAME --kubeconfig FILE` once. "
         f"Tokens expire in {args.token_hours:g} h (run setup again for new ones). Remove everything with `grade workshop teardown`."

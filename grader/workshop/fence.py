@@ -7,6 +7,8 @@ The learner writes the lesson's own names (`namespace: lesson4-other`, a namespa
 them to the learner's namespaces (`alice-lesson4-other`, ...) so one answer works both alone and in a
 workshop. Anything that would reach outside those namespaces is refused before anything is applied:
 cluster-scoped kinds, and objects in namespaces that are not the learner's (another learner's included).
+A nodePort is cluster-wide, so the lessons' fixed nodePorts (30080) become the learner's own
+(`node_ports`, see grader.workshop.facts); the Lab probes that port when a check names 30080.
 Pure: dicts in, dicts out; no I/O.
 """
 
@@ -123,9 +125,21 @@ def _rewrite_namespace_selector(selector: Any, namespace_map: Mapping[str, str])
             expr["values"] = [namespace_map.get(v, v) for v in expr["values"]]
 
 
-def rewrite_object(obj: Mapping[str, Any], namespace_map: Mapping[str, str]) -> dict[str, Any]:
-    """A copy of one object with lesson namespaces replaced by the learner's (metadata, selectors, DNS names)."""
+def rewrite_node_ports(service: dict[str, Any], node_ports: Mapping[int, int]) -> None:
+    """In place: each `spec.ports[].nodePort` of a Service that is a key of `node_ports` becomes its value."""
+    spec = service.get("spec")
+    ports = spec.get("ports") if isinstance(spec, dict) else None
+    for port in ports if isinstance(ports, list) else []:
+        if isinstance(port, dict) and isinstance(port.get("nodePort"), int) and port["nodePort"] in node_ports:
+            port["nodePort"] = node_ports[port["nodePort"]]
+
+
+def rewrite_object(obj: Mapping[str, Any], namespace_map: Mapping[str, str], node_ports: Mapping[int, int] | None = None) -> dict[str, Any]:
+    """A copy of one object with lesson namespaces replaced by the learner's (metadata, selectors, DNS names)
+    and, for a Service, the lessons' nodePorts by the learner's (`node_ports`)."""
     out = copy.deepcopy(dict(obj))
+    if node_ports and out.get("kind") == "Service":
+        rewrite_node_ports(out, node_ports)
     meta = out.get("metadata")
     if isinstance(meta, dict):
         if out.get("kind") == "Namespace" and meta.get("name") in namespace_map:
@@ -164,16 +178,18 @@ def fence_problems(manifests: Iterable[Any], allowed_namespaces: Iterable[str]) 
     return problems
 
 
-def fence_lesson(manifests: Iterable[Any], learner: str, lesson_namespaces: Iterable[str]) -> tuple[list[Any], dict[str, str]]:
+def fence_lesson(manifests: Iterable[Any], learner: str, lesson_namespaces: Iterable[str],
+                 node_ports: Mapping[int, int] | None = None) -> tuple[list[Any], dict[str, str]]:
     """The manifests rewritten into the learner's namespaces, and the namespace map; raises FenceError.
 
     Each manifest is a grader.manifests.Manifest (`obj`, `source`); the result holds new Manifests with
-    the same sources, so error messages still name the learner's file and line.
+    the same sources, so error messages still name the learner's file and line. `node_ports` maps the
+    lessons' nodePorts to the learner's ({30080: 31234}).
     """
     from grader.manifests import Manifest
 
     namespace_map = learner_namespace_map(learner, lesson_namespaces)
-    fenced = [Manifest(rewrite_object(m.obj, namespace_map), m.source) for m in manifests]
+    fenced = [Manifest(rewrite_object(m.obj, namespace_map, node_ports), m.source) for m in manifests]
     allowed = list(namespace_map.values())
     problems = fence_problems(fenced, allowed)
     if problems:

@@ -20,7 +20,7 @@ def learner_file() -> Path:
 
 
 def read_learner_config() -> dict[str, Any]:
-    """{"name", "kubeconfig", "context"} from `.grade/learner.yaml`, or {} when there is none."""
+    """{"name", "kubeconfig", "context", "node_port"} from `.grade/learner.yaml`, or {} when there is none."""
     try:
         data = yaml.safe_load(learner_file().read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
@@ -45,13 +45,48 @@ def join(name: str, kubeconfig: Path | None = None) -> Path:
     validate_learner_name(name)
     data: dict[str, Any] = {"name": name}
     if kubeconfig is not None:
+        from grader.workshop.facts import kubeconfig_node_port
+
         path = kubeconfig.expanduser().resolve()
         data["context"] = kubeconfig_context(path)
         data["kubeconfig"] = str(path)
+        port = kubeconfig_node_port(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        if port is not None:
+            data["node_port"] = port  # setup's roster-wide choice: distinct from every other learner's
     f = learner_file()
     f.parent.mkdir(parents=True, exist_ok=True)
     f.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return f
+
+
+def learner_node_port(learner: str) -> int:
+    """The learner's own nodePort: the one setup chose (saved by `grade workshop join`), else the stable hash
+    of the name (without a kubeconfig, e.g. on the simulator; distinct for most names, not guaranteed)."""
+    from grader.workshop.facts import LEARNER_NODE_PORTS, stable_node_port
+
+    config = read_learner_config()
+    port = config.get("node_port")
+    if config.get("name") == learner and isinstance(port, int) and port in LEARNER_NODE_PORTS:
+        return port
+    return stable_node_port(learner)
+
+
+def learner_node_ports(learner: str) -> dict[int, int]:
+    """The lessons' nodePort -> this learner's ({30080: 31234}); the fence and the Lab use it."""
+    from grader.workshop.facts import node_port_map
+
+    return node_port_map(learner_node_port(learner))
+
+
+def node_port_line(learner: str) -> str:
+    """What a learner is told on every graded run: which nodePort is really theirs."""
+    from grader.workshop.facts import COURSE_NODE_PORTS
+
+    mapping = learner_node_ports(learner)
+    pairs = ", ".join(f"{course} -> {mapping[course]}" for course in COURSE_NODE_PORTS)
+    return (f"Workshop learner {learner}: your nodePort is {learner_node_port(learner)}. Write the lesson's nodePort as it "
+            f"says; the grader maps it to yours on the shared cluster ({pairs}), so from outside use "
+            f"http://<node address>:{learner_node_port(learner)}/.")
 
 
 def learner_for_grading(args: Any) -> str | None:
@@ -76,6 +111,9 @@ def learner_for_grading(args: Any) -> str | None:
             args.context = config.get("context")
         os.environ["KUBECONFIG"] = str(config["kubeconfig"])  # the grader's kube client reads it
     args.learner = str(name)
+    from grader.cli import _console
+
+    _console().print(f"[dim]{node_port_line(str(name))}[/]")
     return str(name)
 
 

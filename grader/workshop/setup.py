@@ -1,8 +1,11 @@
 """`grade workshop setup` and `teardown`: what each learner gets on the shared cluster, built as plain dicts.
 
 Per learner (every object labelled managed-by k8s-netcourse-grader, netcourse/workshop, netcourse/learner):
-- `<learner>-home`: the ServiceAccount `learner` the learner's kubeconfig authenticates as, and the
-  ConfigMap `grade-results` the grader writes each graded run into (the instructor reads it).
+- `<learner>-home`: the ServiceAccount `learner` the learner's kubeconfig authenticates as, the
+  ConfigMap `grade-results` the grader writes each graded run into (the instructor reads it), and the
+  ConfigMap `netcourse-cluster-facts` (read-only for the learner: their Role may only `get` it by name):
+  the cluster's NetworkPolicy verdict, proven once by setup with the doctor's deny probe (a learner cannot
+  create the scratch namespace the proof needs), and the learner's own nodePort (grader.workshop.facts).
 - `<learner>-<ns>` for every namespace of every lesson, each with a ResourceQuota, a LimitRange (default
   requests/limits, since the course manifests set none), a Role with only what grading needs, a RoleBinding
   to the learner's ServiceAccount and, with isolation, a NetworkPolicy `workshop-isolation`.
@@ -28,6 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from grader.kube.safety import LESSON_KEY, MANAGED_BY, MANAGED_BY_KEY, MANAGED_BY_VALUE
+from grader.workshop.facts import (
+    CLUSTER_FACTS_CONFIGMAP,
+    KUBECONFIG_EXTENSION,
+    NODE_PORT_KEY,
+    cluster_facts_data,
+    roster_node_ports,
+)
 from grader.workshop.fence import LEARNER_KEY, learner_namespace, validate_learner_name
 
 WORKSHOP_KEY = "netcourse/workshop"
@@ -173,6 +183,8 @@ LESSON_RULES: list[dict[str, Any]] = [
 
 HOME_RULES: list[dict[str, Any]] = [
     {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [RESULTS_CONFIGMAP], "verbs": ["get", "patch", "update"]},
+    # read-only: a learner who could write it could forge the cluster's NetworkPolicy verdict
+    {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [CLUSTER_FACTS_CONFIGMAP], "verbs": ["get"]},
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
 ]
 
@@ -218,8 +230,16 @@ def results_configmap(learner: str, labels: Mapping[str, str]) -> dict[str, Any]
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(RESULTS_CONFIGMAP, {**labels, "netcourse/results": "true"}, home_namespace(learner)), "data": {}}
 
 
-def learner_objects(plan: WorkshopPlan, learner: str) -> list[dict[str, Any]]:
-    """Every object setup applies for one learner, Namespaces first (apply order)."""
+def cluster_facts_configmap(learner: str, labels: Mapping[str, str], facts: Mapping[str, str]) -> dict[str, Any]:
+    """The learner's read-only `netcourse-cluster-facts` (grader.workshop.facts.cluster_facts_data)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(CLUSTER_FACTS_CONFIGMAP, labels, home_namespace(learner)), "data": dict(facts)}
+
+
+def learner_objects(plan: WorkshopPlan, learner: str, facts: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every object setup applies for one learner, Namespaces first (apply order).
+
+    `facts`: the data of the learner's `netcourse-cluster-facts` ConfigMap (left out when None).
+    """
     all_namespaces = [ns for space in plan.lessons for ns in space.namespaces]
     validate_learner_name(learner, all_namespaces + [HOME])
     home = home_namespace(learner)
@@ -232,6 +252,8 @@ def learner_objects(plan: WorkshopPlan, learner: str) -> list[dict[str, Any]]:
         role(home, HOME_RULES, home_labels),
         role_binding(home, learner, home_labels),
     ]
+    if facts is not None:
+        rest.append(cluster_facts_configmap(learner, home_labels, facts))
     for space in plan.lessons:
         labels = workshop_labels(plan.workshop, learner, space.lesson)
         for ns in space.namespaces:
@@ -248,15 +270,19 @@ def learner_objects(plan: WorkshopPlan, learner: str) -> list[dict[str, Any]]:
     return namespaces + rest
 
 
-def kubeconfig_for(learner: str, server: str, token: str, ca_data: str | None = None, *, insecure: bool = False) -> dict[str, Any]:
-    """A kubeconfig with one context `netcourse-<learner>` that authenticates as the learner's ServiceAccount."""
+def kubeconfig_for(learner: str, server: str, token: str, ca_data: str | None = None, *, insecure: bool = False,
+                   node_port: int | None = None) -> dict[str, Any]:
+    """A kubeconfig with one context `netcourse-<learner>` that authenticates as the learner's ServiceAccount.
+
+    `node_port` goes into the kubeconfig's `netcourse` extension, where `grade workshop join` finds it.
+    """
     cluster: dict[str, Any] = {"server": server}
     if ca_data:
         cluster["certificate-authority-data"] = ca_data
     elif insecure:
         cluster["insecure-skip-tls-verify"] = True
     name = f"netcourse-{learner}"
-    return {
+    config: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": "netcourse-workshop", "cluster": cluster}],
@@ -264,6 +290,9 @@ def kubeconfig_for(learner: str, server: str, token: str, ca_data: str | None = 
         "contexts": [{"name": name, "context": {"cluster": "netcourse-workshop", "user": name, "namespace": home_namespace(learner)}}],
         "current-context": name,
     }
+    if node_port is not None:
+        config["extensions"] = [{"name": KUBECONFIG_EXTENSION, "extension": {"learner": learner, NODE_PORT_KEY: int(node_port)}}]
+    return config
 
 
 def select_workshop_namespaces(namespaces: Iterable[Mapping[str, Any]], workshop: str) -> list[str]:
@@ -362,25 +391,72 @@ class SetupOutcome:
     namespaces: list[str]
     objects: int
     kubeconfig: Path | None
+    node_port: int | None = None
+    policy: str = "unknown"  # the published NetworkPolicy verdict: yes, no or unknown
 
 
-def setup_workshop(client: Any, plan: WorkshopPlan, learners: Iterable[str], out_dir: Path, *, server: str | None = None, token_seconds: int = 12 * 3600) -> list[SetupOutcome]:
-    """Apply every learner's objects, then write `<out_dir>/<learner>.kubeconfig` (mode 600) for each."""
+def prove_cluster_policy(client: Any, make_backend: Any = None) -> Any:
+    """The doctor's deny probe, run once in a scratch namespace with the instructor's rights; a doctor Check.
+
+    `make_backend(namespace)` (tests) defaults to a LiveBackend on `client` scoped to that namespace.
+    A cluster that refuses the proof (no rights, pods that do not start) gives a Check with ok None.
+    """
+    from grader.cluster.doctor import Check, prove_policy_enforcement
+    from grader.kube.client import KubeError
+
+    if make_backend is None:
+        from grader.backends.live import POLICY_PROOF_LESSON, LiveBackend
+
+        def make_backend(namespace: str) -> Any:
+            return LiveBackend(client, POLICY_PROOF_LESSON, [namespace])
+
+    try:
+        return prove_policy_enforcement(client, make_backend)
+    except KubeError as exc:
+        return Check("NetworkPolicy enforced", None, f"the proof could not run: {exc}",
+                     "run `grade cluster doctor` with your admin context, then `grade workshop setup` again")
+
+
+def facts_for(policy: Any, node_port: int, proven_at: str) -> dict[str, str]:
+    """The `netcourse-cluster-facts` data from a doctor Check (None: not proven, e.g. a dry run)."""
+    if policy is None:
+        return cluster_facts_data(None, "not proven yet: `grade workshop setup` runs the deny probe when it applies", "", node_port, proven_at)
+    return cluster_facts_data(policy.ok, policy.detail, policy.hint, node_port, proven_at)
+
+
+def setup_workshop(client: Any, plan: WorkshopPlan, learners: Iterable[str], out_dir: Path, *, server: str | None = None,
+                   token_seconds: int = 12 * 3600, prove: Any = prove_cluster_policy, on_policy: Any = None) -> list[SetupOutcome]:
+    """Check that no learner's namespace belongs to someone else, prove NetworkPolicy enforcement once
+    (`prove(client)`, a doctor Check, passed to `on_policy` when given), apply every learner's objects with
+    the verdict and their nodePort published in `<learner>-home`, then write `<out_dir>/<learner>.kubeconfig`
+    (mode 600, nodePort in its `netcourse` extension) for each."""
     import yaml
 
+    from grader.workshop.results import now_iso
+
+    learners = list(learners)
+    ports = roster_node_ports(learners)
+    for learner in learners:  # before the proof's minute of pods: a taken name stops setup at once
+        _check_namespaces_free(client, learner_objects(plan, learner), plan.workshop)
+    policy = prove(client)
+    if on_policy is not None:
+        on_policy(policy)
+    proven_at = now_iso()
+    verdict = "yes" if policy.ok is True else "no" if policy.ok is False else "unknown"
     outcomes = []
     endpoint, ca_data = cluster_endpoint(client, server)
     out_dir.mkdir(parents=True, exist_ok=True)
     for learner in learners:
-        objects = learner_objects(plan, learner)
-        _check_namespaces_free(client, objects, plan.workshop)
+        objects = learner_objects(plan, learner, facts_for(policy, ports[learner], proven_at))
         for obj in objects:
             apply_object(client, obj)
         token = request_token(client, learner, token_seconds)
         path = out_dir / f"{learner}.kubeconfig"
-        path.write_text(yaml.safe_dump(kubeconfig_for(learner, endpoint, token, ca_data), sort_keys=False), encoding="utf-8")
+        config = kubeconfig_for(learner, endpoint, token, ca_data, node_port=ports[learner])
+        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         os.chmod(path, 0o600)
-        outcomes.append(SetupOutcome(learner, [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"], len(objects), path))
+        outcomes.append(SetupOutcome(learner, [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"], len(objects), path,
+                                     ports[learner], verdict))
     return outcomes
 
 
