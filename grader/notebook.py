@@ -229,6 +229,13 @@ class Diagram:
         return self.source
 
 
+ARROW = "\u2192"  # "->" would wrap between "-" and ">" inside a narrow Mermaid box
+
+# Request paths are one long row: narrower boxes keep the text readable when JupyterLab scales the
+# diagram down to the cell's width (Mermaid >= 10.5 reads this front matter).
+PATH_HEADER = "---\nconfig:\n  flowchart:\n    wrappingWidth: 150\n    nodeSpacing: 25\n    rankSpacing: 30\n---\nflowchart LR"
+
+
 def _id(text: str) -> str:
     return "n_" + "".join(c if c.isalnum() else "_" for c in text)
 
@@ -238,9 +245,29 @@ def _label(text: str) -> str:
     return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;").replace("\n", "<br/>")  # "\n" breaks a line
 
 
-def topology(lab: Lab) -> Diagram:
+def _lab_namespaces(lab: Lab) -> set[str]:
+    """The namespaces the lab's manifests use, plus kube-system (cluster DNS answers every lookup)."""
+    names = {lab.namespace, "kube-system"}
+    for m in lab.manifests:
+        names.add(m.name if m.kind == "Namespace" else (m.namespace or lab.namespace))
+    return names
+
+
+def _ports_text(ports: Iterable[Any]) -> str:
+    """"80→8080, 53/UDP→53": the protocol only when it is not TCP, the nodePort when there is one."""
+    out = []
+    for sp in ports:
+        proto = "" if sp.protocol == "TCP" else f"/{sp.protocol}"
+        out.append(f"{sp.port}{proto}{ARROW}{sp.target_port}" + (f" node {sp.node_port}" if sp.node_port else ""))
+    return ", ".join(out)
+
+
+def topology(lab: Lab, all_namespaces: bool = False) -> Diagram:
     """A flowchart of the lab's namespaces, pods (with IP and node), Services and their endpoints,
-    NetworkPolicies and the pods they select, and Ingress routes."""
+    NetworkPolicies and the pods they select, and Ingress routes.
+
+    Shows the namespaces of the lab's manifests and kube-system; `all_namespaces=True` adds the rest
+    of the cluster (local-path-storage, the default namespace's kubernetes Service)."""
     from grader.model import policy as policy_model
     from grader.model import services as services_model
 
@@ -248,8 +275,9 @@ def topology(lab: Lab) -> Diagram:
     live_ips = {p.key: p.ip for p in lab.pods()}
     lines = ["flowchart LR"]
     namespaces = sorted({p.namespace for p in world.pods} | {s.namespace for s in world.services} | {p.namespace or "" for p in world.policies})
+    shown = None if all_namespaces else _lab_namespaces(lab)
     for ns in namespaces:
-        if not ns:
+        if not ns or (shown is not None and ns not in shown):
             continue
         lines.append(f'  subgraph {_id("ns_" + ns)}["namespace {_label(ns)}"]')
         for p in world.pods:
@@ -261,7 +289,7 @@ def topology(lab: Lab) -> Diagram:
         for s in world.services:
             if s.namespace != ns:
                 continue
-            ports = ", ".join(f"{sp.port}->{sp.target_port}" + (f" node {sp.node_port}" if sp.node_port else "") for sp in s.ports)
+            ports = _ports_text(s.ports)
             kind = "headless" if s.headless else s.type
             addr = s.external_name if s.type == "ExternalName" else (s.cluster_ip or "no ClusterIP")
             if s.load_balancer_ip:
@@ -276,21 +304,30 @@ def topology(lab: Lab) -> Diagram:
             if ing.namespace == ns:
                 lines.append(f'    {_id("ing_" + ing.key)}[/"Ingress {_label(ing.name)}"/]')
         lines.append("  end")
+    def drawn(namespace: str | None) -> bool:
+        return shown is None or (namespace or "") in shown
+
     for s in world.services:
         seen = set()
+        if not drawn(s.namespace):
+            continue
         for ep in services_model.endpoints(world, s):
-            if ep.pod and ep.pod not in seen and world.pod(ep.pod):
+            if ep.pod and ep.pod not in seen and world.pod(ep.pod) and drawn(ep.pod.split("/", 1)[0]):
                 seen.add(ep.pod)
                 lines.append(f"  {_id('svc_' + s.key)} --> {_id(ep.pod)}")
     for pol in world.policies:
         for p in world.pods:
+            if not (drawn(pol.namespace) and drawn(p.namespace)):
+                continue
             if pol in policy_model.selecting_policies(world, p, "Ingress") or pol in policy_model.selecting_policies(world, p, "Egress"):
                 lines.append(f"  {_id('np_' + pol.key)} -. selects .-> {_id(p.key)}")
     for ing in world.ingresses:
+        if not drawn(ing.namespace):
+            continue
         for rule in ing.spec.get("rules") or []:
             for path in (rule.get("http") or {}).get("paths") or []:
                 name = ((path.get("backend") or {}).get("service") or {}).get("name")
-                if name and world.service(ing.namespace or "", name):
+                if name and world.service(ing.namespace or "", name) and drawn(ing.namespace):
                     label = _label(f"{rule.get('host') or '*'}{path.get('path', '/')}")
                     lines.append(f'  {_id("ing_" + ing.key)} -- "{label}" --> {_id("svc_" + f"{ing.namespace}/{name}")}')
     return Diagram("\n".join(lines))
@@ -337,7 +374,7 @@ def _connect_path(result: Result, lab: Lab) -> Diagram:
     protocol = probe.protocol if isinstance(probe, Connect) else "TCP"
     world = _world(lab)
     src = world.pod(probe.src)
-    lines = ["flowchart LR"]
+    lines = [PATH_HEADER]
     src_text = f"{probe.src}" + (f"\n{src.ip}" if src else "")
     lines.append(f'  src["{_label(src_text)}"]')
     prev = "src"
@@ -378,7 +415,7 @@ def _connect_path(result: Result, lab: Lab) -> Diagram:
                 step("svc", f"Service {svc.key}\nClusterIP {svc.cluster_ip}\nno port {probe.port}", "round", ok=False)
             else:
                 eps = services_model.ready_endpoints(world, svc, sp)
-                step("svc", f"Service {svc.key}\n{svc.cluster_ip}:{sp.port} -> targetPort {sp.target_port}\nkube-proxy DNAT", "round", ok=bool(eps))
+                step("svc", f"Service {svc.key}\n{svc.cluster_ip}:{sp.port} {ARROW} targetPort {sp.target_port}\nkube-proxy DNAT", "round", ok=bool(eps))
                 if eps:
                     chosen = result.data.get("endpoint") or eps[0].pod
                     ep = next((e for e in eps if e.pod == chosen), eps[0])
@@ -397,7 +434,7 @@ def _connect_path(result: Result, lab: Lab) -> Diagram:
                 ig = "ingress: not isolated" if not v.ingress.isolated else ("ingress: allowed by " + ", ".join(v.ingress.allowing) if v.ingress.allowed else "ingress: BLOCKED")
                 if not world.cni_enforces_policy:
                     eg, ig = "CNI does not enforce", "NetworkPolicy"
-                step("policy", f"NetworkPolicy\n{eg}\n{ig}", "diamond", ok=v.allowed)
+                step("policy", f"NetworkPolicy\n{eg}\n{ig}", "hex", ok=v.allowed)  # a diamond grows with its text
                 if v.allowed:
                     listener = find_listener(dst, port, protocol)
                     what = f"{dst.key} listens on {protocol}/{port}" if listener else f"{dst.key}: nothing listens on {protocol}/{port}"
@@ -413,7 +450,7 @@ def _resolve_path(result: Result) -> Diagram:
     probe = result.probe
     assert isinstance(probe, Resolve)
     ns = probe.src.split("/", 1)[0]
-    lines = ["flowchart LR", f'  src["{_label(probe.src)}"]', f'  q{{{{"lookup {_label(probe.name)}<br/>search list, ndots:5"}}}}', "  src --> q"]
+    lines = [PATH_HEADER, f'  src["{_label(probe.src)}"]', f'  q{{{{"lookup {_label(probe.name)}<br/>search list, ndots:5"}}}}', "  src --> q"]
     fqdn = (result.data.get("fqdn") or "").rstrip(".").lower()
     prev = "q"
     for i, name in enumerate(query_names(probe.name.lower(), ns)):
@@ -437,7 +474,7 @@ def _http_path(result: Result) -> Diagram:
     assert isinstance(probe, Http)
     d = result.data
     scheme = "https" if probe.tls else "http"
-    lines = ["flowchart LR", f'  client["client outside the cluster<br/>{scheme}://{_label(probe.host)}{_label(probe.path)}"]']
+    lines = [PATH_HEADER, f'  client["client outside the cluster<br/>{scheme}://{_label(probe.host)}{_label(probe.path)}"]']
     entry = {"ingress": "Ingress controller", "nodeport": f"a node, NodePort {probe.port}"}.get(probe.via, f"LoadBalancer {probe.via.split(':', 1)[-1]}")
     lines.append(f'  entry["{_label(entry)}"]')
     lines.append("  client --> entry")
@@ -543,8 +580,14 @@ def _fmt(v: Any) -> str:
 
 def _key_text(key: Any) -> str:
     if isinstance(key, tuple):
-        return " -> ".join(short(str(k)) for k in key)
+        return " -> ".join(_short_pod_key(str(k)) for k in key)
     return str(key)
+
+
+def _short_pod_key(text: str) -> str:
+    """"ns/pod" -> "pod"; anything else (an HTTP path "/api/v1", a host) is kept whole."""
+    ns, sep, name = text.partition("/")
+    return name if sep and ns and name and "/" not in name else text
 
 
 def _lookup_cell(table: Reachability, key: tuple[str, str]) -> bool | None:
