@@ -8,6 +8,8 @@ free text.
 
 from __future__ import annotations
 
+from grader.errors import GradeError
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +59,7 @@ class CheckFailed(AssertionError):
         }
 
 
-class SetupError(Exception):
+class SetupError(GradeError):
     """The lesson could not be set up (bad manifests, refused objects, cluster not ready).
 
     Not a failed task: the learner fixes the message's cause and grades again.

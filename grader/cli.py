@@ -20,6 +20,8 @@ from typing import Any
 
 from rich.console import Console
 
+from grader.errors import GradeError
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -482,19 +484,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
-    except UsageError as e:
+    except (UsageError, GradeError) as e:  # a problem the user can fix; anything else is a bug of ours
         print(f"grade: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("grade: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - learner errors are handled above; this is a bug of ours
-        from grader.lessons import LessonError
-
-        if isinstance(e, LessonError):
-            print(f"grade: {e}", file=sys.stderr)
-            return EXIT_USAGE
-        raise
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from grader.errors import GradeError
+
 import json
 import os
 import re
@@ -23,7 +25,7 @@ import yaml
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-class LessonError(Exception):
+class LessonError(GradeError):
     """A lesson name or folder problem, with what to do next."""
 
 

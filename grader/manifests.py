@@ -18,6 +18,8 @@ The models do not check value ranges, names, enums or cross-field rules, so thos
 
 from __future__ import annotations
 
+from grader.errors import GradeError
+
 import base64
 import binascii
 import difflib
@@ -135,7 +137,7 @@ _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 
-class ManifestError(Exception):
+class ManifestError(GradeError):
     """A problem in a learner's manifest: what is wrong, where (file:line) and what to do next."""
 
     def __init__(self, message: str, source: Source | None = None, fix: str | None = None):

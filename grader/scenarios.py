@@ -8,6 +8,8 @@ learner, the failing tasks, three hints from vague to very specific) and `fixed/
 
 from __future__ import annotations
 
+from grader.errors import GradeError
+
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ META_FILE = "scenario.yaml"
 ACTIVE_FILE = ".scenario"  # written into the workspace: which scenario is loaded (dot file: never read as a manifest)
 
 
-class ScenarioError(Exception):
+class ScenarioError(GradeError):
     """An unknown scenario id or a malformed scenario folder, with what to do next."""
 
 

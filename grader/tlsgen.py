@@ -8,6 +8,8 @@ subjectAltName (clients check SANs, not the CN) and is its own issuer.
 
 from __future__ import annotations
 
+from grader.errors import GradeError
+
 import base64
 import datetime as dt
 import ipaddress
@@ -26,7 +28,7 @@ DEFAULT_DAYS = 365
 _DNS_LABEL = re.compile(r"^(\*|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)$")
 
 
-class TLSGenError(ValueError):
+class TLSGenError(GradeError, ValueError):
     """A host name or secret name that cannot go into a certificate or a Secret."""
 
 

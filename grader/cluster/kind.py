@@ -6,6 +6,8 @@ Every host command goes through a `Runner` (grader.cluster.runner), so the exact
 
 from __future__ import annotations
 
+from grader.errors import GradeError
+
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,7 @@ PROFILES = {"default": "kind.yaml", "calico": "kind-calico.yaml"}
 DEFAULT_NAME = "course"
 
 
-class ClusterError(Exception):
+class ClusterError(GradeError):
     """A lifecycle step failed; the message says which command and what to do next."""
 
 

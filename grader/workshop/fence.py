@@ -14,6 +14,8 @@ Pure: dicts in, dicts out; no I/O.
 
 from __future__ import annotations
 
+from grader.errors import GradeError
+
 import copy
 import re
 from collections.abc import Iterable, Mapping
@@ -34,7 +36,7 @@ _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_KEYS = {"args", "command", "value", "data", "externalName"}
 
 
-class LearnerNameError(ValueError):
+class LearnerNameError(GradeError, ValueError):
     """A learner name that cannot prefix namespaces; the message says what a valid one looks like."""
 
 

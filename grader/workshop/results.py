@@ -12,6 +12,8 @@ A record: {"learner", "lesson", "backend", "finished", "passed", "attempts", "se
 
 from __future__ import annotations
 
+from grader.errors import GradeError
+
 import json
 import re
 import time
@@ -25,7 +27,7 @@ from grader.workshop.setup import RESULTS_CONFIGMAP, WORKSHOP_KEY, home_namespac
 RESULTS_LABEL = "netcourse/results"
 
 
-class ResultsError(ValueError):
+class ResultsError(GradeError, ValueError):
     """A results file that cannot be read; the message names it."""
 
 

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from grader.errors import GradeError
+
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 from grader.workshop.fence import LearnerNameError, validate_learner_name
 
 
-class RosterError(ValueError):
+class RosterError(GradeError, ValueError):
     """A roster that cannot be used; the message names the file and line."""
 
 

@@ -22,6 +22,8 @@ setup made lives in them, and nothing else is ever selected.
 
 from __future__ import annotations
 
+from grader.errors import GradeError
+
 import base64
 import json
 import os
@@ -329,7 +331,7 @@ def lesson_spaces(lessons: Iterable[Any]) -> list[LessonSpace]:
 # ------------------------------------------------------------------------------------------ the cluster
 
 
-class WorkshopError(Exception):
+class WorkshopError(GradeError):
     """Setup or teardown cannot go on; the message says why and what to do."""
 
 
