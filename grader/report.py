@@ -12,7 +12,10 @@ from grader.checks import LessonReport
 
 
 def print_report(report: LessonReport, console: Console, *, verbose: bool = False) -> None:
-    """One line per task; under each failure: expected, observed, evidence, hints, reproduce command."""
+    """The report's notes, then one line per task; under each failure: expected, observed, evidence, hints,
+    reproduce command."""
+    for note in report.notes:
+        console.print(f"[dim]{escape(note)}[/]")
     if report.setup_error:
         console.print(f"[bold red]{report.lesson}: could not grade[/]")
         console.print(escape(report.setup_error))

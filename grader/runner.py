@@ -120,6 +120,10 @@ def grade_lesson(
     lesson = lesson if isinstance(lesson, Lesson) else load_lesson(lesson)
     backend_name = backend if isinstance(backend, str) else getattr(backend, "name", "custom")
     report = LessonReport(lesson.id, "simulator" if backend_name == "sim" else backend_name)
+    if learner:
+        from grader.workshop.learner import node_port_line
+
+        report.notes.append(node_port_line(learner))  # printed above the tasks, kept in --json
     try:
         lab = open_lab(lesson, manifests, backend=backend, solution=solution, enforce_policy=enforce_policy, backend_options=backend_options, learner=learner)
     except SetupError as e:

@@ -4,6 +4,7 @@ and on the simulator."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -248,8 +249,17 @@ def test_setup_writes_each_learners_port_into_kubeconfig_and_facts_and_join_keep
     assert learner_node_ports("carol") == {30080: stable_node_port("carol")}  # not joined: the name's hash
     capsys.readouterr()
     monkeypatch.setenv("KUBECONFIG", "/nonexistent")
-    learner_for_grading(SimpleNamespace(learner=None, context=None))
-    assert f"your nodePort is {ports['alice']}" in capsys.readouterr().out
+    assert learner_for_grading(SimpleNamespace(learner=None, context=None)) == "alice"
+    assert capsys.readouterr().out == ""  # the nodePort line is the report's note, printed with the lesson
+
+    json_file = tmp_path / "alice-lesson2.json"
+    assert main(["lesson2", "--sim", "--solution", "-k", "test_nodeport_service", "--json", str(json_file)]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    title, note, task = out.index("lesson2: "), out.index(f"your nodePort is {ports['alice']}"), out.index("PASS test_nodeport_service")
+    assert title < note < task  # under the lesson's title, above its tasks
+    assert f"Workshop learner alice: your nodePort is {ports['alice']}." in out
+    notes = json.loads(json_file.read_text())["notes"]
+    assert len(notes) == 1 and notes[0].startswith(f"Workshop learner alice: your nodePort is {ports['alice']}.")
 
 
 NODEPORT_SVC = """\

@@ -79,7 +79,7 @@ def learner_node_ports(learner: str) -> dict[int, int]:
 
 
 def node_port_line(learner: str) -> str:
-    """What a learner is told on every graded run: which nodePort is really theirs."""
+    """What a learner is told on every graded run (a note of the lesson's report): which nodePort is really theirs."""
     from grader.workshop.facts import COURSE_NODE_PORTS
 
     mapping = learner_node_ports(learner)
@@ -111,9 +111,6 @@ def learner_for_grading(args: Any) -> str | None:
             args.context = config.get("context")
         os.environ["KUBECONFIG"] = str(config["kubeconfig"])  # the grader's kube client reads it
     args.learner = str(name)
-    from grader.cli import _console
-
-    _console().print(f"[dim]{node_port_line(str(name))}[/]")
     return str(name)
 
 
