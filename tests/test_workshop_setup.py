@@ -241,3 +241,76 @@ def test_teardown_deletes_exactly_the_workshops_namespaces_on_the_fake_api_serve
         assert teardown_workshop(client, "spring") == ["alice-home", "alice-lesson2"]
         left = sorted(name for (_, kind, _, name) in api.objects if kind == "Namespace")
         assert left == ["carol-lesson2", "lesson2", "production"]
+
+
+# -- the node address learners' NodePort probes go to -------------------------------------------------
+
+
+class NodesClient(RecordingClient):
+    """RecordingClient whose instructor may list Nodes (or is refused)."""
+
+    def __init__(self, nodes: list[dict[str, Any]] | Exception) -> None:
+        super().__init__()
+        self.nodes = nodes
+
+    def list(self, api_version, kind, namespace=None, **kw):
+        if isinstance(self.nodes, Exception):
+            raise self.nodes
+        return list(self.nodes) if kind == "Node" else []
+
+
+def _node(name: str, **addresses: str) -> dict[str, Any]:
+    return {"metadata": {"name": name}, "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                                                   "addresses": [{"type": k, "address": v} for k, v in addresses.items()]}}
+
+
+@pytest.mark.parametrize("nodes, override, address, source", [
+    ([_node("cp", InternalIP="10.0.0.1"), _node("w1", InternalIP="10.0.0.2", ExternalIP="34.0.0.2")], None, "34.0.0.2", "ExternalIP of node w1"),
+    ([_node("course-worker", InternalIP="172.18.0.3")], None, "172.18.0.3", "InternalIP of node course-worker"),
+    ([_node("w1", ExternalIP="34.0.0.2")], "192.168.1.20", "192.168.1.20", "--node-address"),
+    (PermissionError("nodes is forbidden"), "192.168.1.20", "192.168.1.20", "--node-address"),
+])
+def test_setup_publishes_a_node_address_for_every_learner(tmp_path, nodes, override, address, source):
+    client = NodesClient(nodes)
+    plan = WorkshopPlan("spring", (LessonSpace("lesson2", ("lesson2",), {"lesson2": 3}),))
+    out = setup_workshop(client, plan, ["alice", "bob"], tmp_path, node_address=override,
+                         prove=lambda c: Check("NetworkPolicy enforced", True, "ok"))
+    for learner in ("alice", "bob"):
+        data = client.store[("ConfigMap", f"{learner}-home", "netcourse-cluster-facts")]["data"]
+        assert (data["nodeAddress"], data["nodeAddressSource"]) == (address, source)
+    assert {(o.node_address, o.node_address_source) for o in out} == {(address, source)}
+
+
+def test_setup_that_cannot_list_nodes_publishes_no_address_and_says_what_to_pass(tmp_path):
+    from grader.workshop.cli import node_address_message
+
+    client = NodesClient(PermissionError("nodes is forbidden"))
+    plan = WorkshopPlan("spring", (LessonSpace("lesson2", ("lesson2",), {"lesson2": 3}),))
+    (o,) = setup_workshop(client, plan, ["alice"], tmp_path, prove=lambda c: Check("NetworkPolicy enforced", True, "ok"))
+    data = client.store[("ConfigMap", "alice-home", "netcourse-cluster-facts")]["data"]
+    assert "nodeAddress" not in data and o.node_address is None
+    message = node_address_message(o.node_address, o.node_address_source)
+    assert "No node address published" in message and "nodes is forbidden" in message and "--node-address ADDR" in message
+
+
+def test_setup_output_says_which_address_learners_must_reach():
+    from grader.workshop.cli import node_address_message
+
+    external = node_address_message("34.0.0.2", "ExternalIP of node w1")
+    assert "go to 34.0.0.2 (the ExternalIP of node w1)" in external
+    assert "every learner's laptop must reach 34.0.0.2 on TCP ports 30100-32767" in external
+    assert "--node-address" not in external
+    internal = node_address_message("10.0.0.1", "InternalIP of node cp")
+    assert "An InternalIP is usually private" in internal and "--node-address ADDR" in internal
+    assert "(given with --node-address)" in node_address_message("192.168.1.20", "--node-address")
+
+
+def test_dry_run_shows_the_node_address_given(tmp_path, capsys):
+    from grader.cli import main
+
+    roster = tmp_path / "learners.csv"
+    roster.write_text("name\nalice\n")
+    assert main(["workshop", "setup", "--roster", str(roster), "--dry-run", "--node-address", "192.168.1.20"]) == 0
+    docs = list(yaml.safe_load_all(capsys.readouterr().out))
+    (facts,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "netcourse-cluster-facts"]
+    assert facts["data"]["nodeAddress"] == "192.168.1.20" and facts["data"]["nodeAddressSource"] == "--node-address"

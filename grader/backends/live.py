@@ -128,7 +128,8 @@ class LiveBackend:
         manifests name (each still refused if it exists without the grader's label). `lesson` labels
         them (default: the first namespace). `policy_enforced` defaults to the doctor's last verdict.
         `published_facts_namespace` (a workshop learner's `<learner>-home`): where `grade workshop setup`
-        published the cluster's NetworkPolicy verdict, which a learner cannot prove without namespace rights.
+        published the cluster's NetworkPolicy verdict, which a learner cannot prove without namespace rights,
+        and the node address NodePort probes go to, which a learner cannot look up without listing Nodes.
         """
         self.client = client if client is not None else _connect(context)
         self.lesson = lesson
@@ -140,6 +141,7 @@ class LiveBackend:
         self.policy_enforced = policy_enforced if policy_enforced is not None else _remembered_policy(self.client.context)
         self.published_facts_namespace = published_facts_namespace
         self.readiness_problems: list[str] = []
+        self._node_entry: tuple[str, str] | None = None  # (address, where it came from), found once per backend
         self._sleep = sleep
         self._clock = clock
 
@@ -485,6 +487,8 @@ class LiveBackend:
         outcome: HttpOutcome = http_get(host, hport, probe.host, probe.path, probe.tls)
         command = curl_command(host, hport, probe.host, probe.path, probe.tls)
         evidence = [f"{command}: " + (f"HTTP {outcome.status}" if outcome.status else outcome.error)]
+        if why:
+            evidence.append(why)  # where the entry address came from
         cert = outcome.certificate
         data: dict[str, Any] = {"status": outcome.status, "address": f"{host}:{hport}", "body": outcome.body[:500],
                                 "cert_sans": list(cert.get("sans") or []), "cert_subject": cert.get("subject"),
@@ -533,6 +537,8 @@ class LiveBackend:
         return None
 
     def _entry_point(self, probe: Http) -> tuple[str | None, int, str]:
+        """(address, port, note) where the request enters; the note says where a node address came from,
+        or, with address None, why there is no entry point."""
         default_port = probe.port or (443 if probe.tls else 80)
         if probe.via == "ingress":
             addr = ingress_entry_address(self._list_in("networking.k8s.io/v1", "Ingress", self.namespaces), probe.host)
@@ -553,14 +559,71 @@ class LiveBackend:
         if probe.via == "nodeport":
             if probe.port is None:
                 return None, 0, "a nodeport probe needs port= (the Service's nodePort)"
-            if not host_can_route_to_kind():
-                return "127.0.0.1", probe.port, ""  # clusters/kind.yaml maps nodePort 30080 to localhost
-            for node in self.client.list("v1", "Node"):
-                for a in (node.get("status") or {}).get("addresses") or []:
-                    if a.get("type") == "InternalIP":
-                        return a["address"], probe.port, ""
-            return None, 0, "no node has an InternalIP"
+            address, note = self._node_address()
+            return (address, probe.port, note) if address else (None, 0, note)
         return None, 0, f"unknown entry point via={probe.via!r} (ingress, nodeport or loadbalancer:<ns>/<svc>)"
+
+    def _node_address(self) -> tuple[str | None, str]:
+        """Where NodePort probes enter, and a line saying where that address came from (or why there is none).
+
+        A workshop learner uses the address `grade workshop setup` published (their Role cannot list Nodes);
+        otherwise 127.0.0.1 for the course's kind cluster on a host that cannot route to it (macOS, Windows:
+        clusters/kind.yaml maps 30080 there), else a node's ExternalIP, else its InternalIP.
+        """
+        if self._node_entry is not None:
+            return self._node_entry
+        missing = ""
+        if self.published_facts_namespace:
+            address, note = self._published_node_address(self.published_facts_namespace)
+            if address:
+                self._node_entry = (address, note)
+                return self._node_entry
+            missing = note
+        address, note = self._own_node_address()
+        if missing:
+            note = f"{missing}; {note}" if address is None else f"{note} ({missing})"
+        if address is None:
+            return None, note
+        self._node_entry = (address, note)
+        return self._node_entry
+
+    def _published_node_address(self, namespace: str) -> tuple[str | None, str]:
+        from grader.workshop.facts import CLUSTER_FACTS_CONFIGMAP, published_node_address
+
+        where = f"ConfigMap {namespace}/{CLUSTER_FACTS_CONFIGMAP}"
+        try:
+            facts = self.client.get("v1", "ConfigMap", CLUSTER_FACTS_CONFIGMAP, namespace)
+        except Exception as exc:  # noqa: BLE001 - no rights or no answer: fall back, and say so
+            return None, f"cannot read {where} for the node address: {getattr(exc, 'reason', None) or exc}"
+        address, source = published_node_address(facts)
+        if address is None:
+            return None, (f"{where} names no node address: ask your instructor to run `grade workshop setup` again "
+                          "(it publishes one; --node-address ADDR chooses it)")
+        return address, f"node address {address} from {where} ({source}, published by `grade workshop setup`)"
+
+    def _own_node_address(self) -> tuple[str | None, str]:
+        from grader.workshop.facts import pick_node_address
+
+        course_kind = self._is_course_kind_cluster()
+        if course_kind and not host_can_route_to_kind():
+            return "127.0.0.1", "node address 127.0.0.1: the course's kind cluster maps nodePort 30080 to this machine (clusters/kind.yaml)"
+        try:
+            nodes = self.client.list("v1", "Node")
+        except Exception as exc:  # noqa: BLE001 - e.g. a namespaced account: say what to do instead
+            return None, (f"cannot list Nodes to find a node address for the NodePort probe: "
+                          f"{getattr(exc, 'reason', None) or exc}; an account that may list Nodes can grade this task")
+        address, source = pick_node_address(nodes)
+        if address is None:
+            return None, source
+        note = f"node address {address}: the {source}"
+        if source.startswith("InternalIP") and not (course_kind and host_can_route_to_kind()):
+            note += "; an InternalIP is often private: if the probe times out, this machine cannot reach it"
+        return address, note
+
+    def _is_course_kind_cluster(self) -> bool:
+        """Whether the client is on a kind cluster `grade cluster up` created (its nodePort 30080 is mapped here)."""
+        context = getattr(self.client, "context", None)
+        return context == DEFAULT_CONTEXT or CourseContexts.default().created_by_grader(str(context), None)
 
 
 def ingress_entry_address(ingresses: list[dict[str, Any]], host: str) -> str | None:

@@ -1,7 +1,7 @@
 """`grade workshop ...`: the instructor's commands (setup, teardown, status, collect, report) and the learner's `join`.
 
     grade workshop join --name alice [--kubeconfig alice.kubeconfig]
-    grade workshop setup --roster learners.csv [--context CTX] [--isolate] [--server URL] [--out DIR] [--dry-run]
+    grade workshop setup --roster learners.csv [--context CTX] [--isolate] [--server URL] [--node-address ADDR] [--out DIR] [--dry-run]
     grade workshop teardown [--context CTX] [--learner NAME] [--yes]
     grade workshop collect DIR
     grade workshop status [--context CTX]
@@ -87,7 +87,9 @@ def cmd_setup(args: argparse.Namespace) -> int:
         raise _usage(str(e)) from None
     if args.dry_run:
         ports = roster_node_ports([lr.name for lr in learners])
-        docs = [obj for lr in learners for obj in learner_objects(plan, lr.name, facts_for(None, ports[lr.name], ""))]
+        source = "--node-address" if args.node_address else ""  # without it the address comes from the Nodes at setup
+        docs = [obj for lr in learners
+                for obj in learner_objects(plan, lr.name, facts_for(None, ports[lr.name], "", args.node_address, source))]
         sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))
         return 0
     client = _client(args.context)
@@ -102,14 +104,36 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
     console.print("Proving that the cluster enforces NetworkPolicy (the doctor's deny probe, once for all learners)...")
     outcomes = setup_workshop(client, plan, [lr.name for lr in learners], Path(args.out), server=args.server,
-                              token_seconds=int(args.token_hours * 3600), prove=prove_cluster_policy, on_policy=show_policy)
+                              token_seconds=int(args.token_hours * 3600), prove=prove_cluster_policy, on_policy=show_policy,
+                              node_address=args.node_address)
     for o in outcomes:
         console.print(f"{o.learner}: {len(o.namespaces)} namespaces, {o.objects} objects, nodePort {o.node_port}, kubeconfig {o.kubeconfig}")
+    if outcomes:
+        console.print(node_address_message(outcomes[0].node_address, outcomes[0].node_address_source))
     console.print(
         f"Give each learner their kubeconfig; they run `grade workshop join --name NAME --kubeconfig FILE` once. "
         f"Tokens expire in {args.token_hours:g} h (run setup again for new ones). Remove everything with `grade workshop teardown`."
     )
     return 0
+
+
+def node_address_message(address: str | None, source: str) -> str:
+    """What setup says about the node address it published for learners' NodePort probes (rich markup)."""
+    from rich.markup import escape
+
+    from grader.workshop.facts import LEARNER_NODE_PORTS
+
+    ports = f"{LEARNER_NODE_PORTS.start}-{LEARNER_NODE_PORTS.stop - 1}"
+    if not address:
+        return (f"[yellow]No node address published[/] ({escape(source)}): learners' NodePort tasks cannot be probed. "
+                "Run setup again with --node-address ADDR, an address of a node that learners' laptops reach.")
+    how = "given with --node-address" if source == "--node-address" else f"the {source}"
+    text = (f"NodePort probes of every learner go to {escape(address)} ({escape(how)}): every learner's laptop must "
+            f"reach {escape(address)} on TCP ports {ports} (open them in the firewall).")
+    if source.startswith("InternalIP"):
+        text += (" An InternalIP is usually private (a cloud VPC, or kind's Docker network on your laptop): if learners "
+                 "cannot reach it, run setup again with --node-address ADDR.")
+    return text
 
 
 def cmd_teardown(args: argparse.Namespace) -> int:
@@ -216,6 +240,8 @@ def add_workshop_parser(subparsers: Any) -> None:
     sp.add_argument("--isolate", action="store_true", help="add the NetworkPolicy baseline that keeps other learners' pods out")
     sp.add_argument("--pod-cidr", action="append", metavar="CIDR", help="the cluster's pod network (default 10.244.0.0/16, kind's)")
     sp.add_argument("--server", metavar="URL", help="API server URL the learners use (default: your context's)")
+    sp.add_argument("--node-address", metavar="ADDR",
+                    help="node address learners' NodePort probes go to (default: the first node ExternalIP, else InternalIP)")
     sp.add_argument("--out", default="workshop-kubeconfigs", help="folder for the learners' kubeconfig files")
     sp.add_argument("--token-hours", type=float, default=12.0, help="lifetime of the learners' tokens (default 12)")
     sp.add_argument("--dry-run", action="store_true", help="print the objects as YAML instead of applying them")

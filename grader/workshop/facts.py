@@ -7,7 +7,8 @@ Role may only `get` it (resourceNames), so a learner cannot forge a "yes".
 
 NodePorts are cluster-wide: lesson2's `nodePort: 30080` can belong to one Service only. Each learner
 therefore gets a port of their own in LEARNER_NODE_PORTS; the fence rewrites 30080 to it in the
-learner's Services and the Lab probes it when a check says port=30080. Pure: no I/O.
+learner's Services and the Lab probes it when a check says port=30080. The probe goes to the node address
+setup publishes (NODE_ADDRESS_KEY), since a learner may not list Nodes. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ POLICY_DETAIL_KEY = "networkPolicyDetail"
 POLICY_HINT_KEY = "networkPolicyHint"
 PROVEN_AT_KEY = "provenAt"
 NODE_PORT_KEY = "nodePort"
+NODE_ADDRESS_KEY = "nodeAddress"  # where learners' NodePort probes go (a learner's Role cannot list Nodes)
+NODE_ADDRESS_SOURCE_KEY = "nodeAddressSource"  # e.g. "ExternalIP of node worker-1", "--node-address"
 
 COURSE_NODE_PORTS = (30080,)  # the nodePorts the lessons fix (lesson2's my-nodeport)
 # Above kind's and the course's fixed ports, inside the API server's default NodePort range (30000-32767).
@@ -61,11 +64,46 @@ def node_port_map(learner_port: int) -> dict[int, int]:
     return {course: learner_port for course in COURSE_NODE_PORTS}
 
 
-def cluster_facts_data(policy_ok: bool | None, detail: str, hint: str, node_port: int, proven_at: str) -> dict[str, str]:
-    """The ConfigMap data setup publishes: the deny probe's verdict (with the doctor's words) and the nodePort."""
+def cluster_facts_data(policy_ok: bool | None, detail: str, hint: str, node_port: int, proven_at: str,
+                       node_address: str | None = None, node_address_source: str = "") -> dict[str, str]:
+    """The ConfigMap data setup publishes: the deny probe's verdict (with the doctor's words), the nodePort
+    and, when known, the node address learners' NodePort probes go to and where it came from."""
     verdict = "yes" if policy_ok is True else "no" if policy_ok is False else "unknown"
-    return {POLICY_KEY: verdict, POLICY_DETAIL_KEY: detail, POLICY_HINT_KEY: hint, PROVEN_AT_KEY: proven_at,
+    data = {POLICY_KEY: verdict, POLICY_DETAIL_KEY: detail, POLICY_HINT_KEY: hint, PROVEN_AT_KEY: proven_at,
             NODE_PORT_KEY: str(node_port)}
+    if node_address:
+        data[NODE_ADDRESS_KEY] = node_address
+        data[NODE_ADDRESS_SOURCE_KEY] = node_address_source
+    return data
+
+
+def _node_ready(node: Mapping[str, Any]) -> bool:
+    conditions = (node.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def pick_node_address(nodes: Iterable[Mapping[str, Any]], override: str | None = None) -> tuple[str | None, str]:
+    """(address, where it came from) for reaching a NodePort: `override` (setup's --node-address), else the
+    first ExternalIP of any node, else the first InternalIP; Ready nodes first. (None, reason) when no node
+    reports either."""
+    if override:
+        return override, "--node-address"
+    ordered = sorted(nodes, key=lambda n: not _node_ready(n))  # stable: list order among equals
+    for kind in ("ExternalIP", "InternalIP"):
+        for node in ordered:
+            for a in (node.get("status") or {}).get("addresses") or []:
+                if a.get("type") == kind and a.get("address"):
+                    return str(a["address"]), f"{kind} of node {(node.get('metadata') or {}).get('name', '?')}"
+    return None, "no node reports an ExternalIP or InternalIP (`kubectl get nodes -o wide`)"
+
+
+def published_node_address(configmap: Mapping[str, Any] | None) -> tuple[str | None, str]:
+    """(address, where setup found it) from the facts ConfigMap as the API returns it; (None, "") when absent."""
+    data = (configmap or {}).get("data") or {}
+    address = str(data.get(NODE_ADDRESS_KEY) or "").strip()
+    if not address:
+        return None, ""
+    return address, str(data.get(NODE_ADDRESS_SOURCE_KEY) or "source not recorded")
 
 
 def published_policy(configmap: Mapping[str, Any] | None) -> tuple[str, str, str]:

@@ -5,7 +5,8 @@ Per learner (every object labelled managed-by k8s-netcourse-grader, netcourse/wo
   ConfigMap `grade-results` the grader writes each graded run into (the instructor reads it), and the
   ConfigMap `netcourse-cluster-facts` (read-only for the learner: their Role may only `get` it by name):
   the cluster's NetworkPolicy verdict, proven once by setup with the doctor's deny probe (a learner cannot
-  create the scratch namespace the proof needs), and the learner's own nodePort (grader.workshop.facts).
+  create the scratch namespace the proof needs), the learner's own nodePort and the node address NodePort
+  probes go to (a learner cannot list Nodes) (grader.workshop.facts).
 - `<learner>-<ns>` for every namespace of every lesson, each with a ResourceQuota, a LimitRange (default
   requests/limits, since the course manifests set none), a Role with only what grading needs, a RoleBinding
   to the learner's ServiceAccount and, with isolation, a NetworkPolicy `workshop-isolation`.
@@ -38,6 +39,7 @@ from grader.workshop.facts import (
     KUBECONFIG_EXTENSION,
     NODE_PORT_KEY,
     cluster_facts_data,
+    pick_node_address,
     roster_node_ports,
 )
 from grader.workshop.fence import LEARNER_KEY, learner_namespace, validate_learner_name
@@ -395,6 +397,8 @@ class SetupOutcome:
     kubeconfig: Path | None
     node_port: int | None = None
     policy: str = "unknown"  # the published NetworkPolicy verdict: yes, no or unknown
+    node_address: str | None = None  # published for NodePort probes (None: none found)
+    node_address_source: str = ""  # where it came from, or why there is none
 
 
 def prove_cluster_policy(client: Any, make_backend: Any = None) -> Any:
@@ -419,19 +423,35 @@ def prove_cluster_policy(client: Any, make_backend: Any = None) -> Any:
                      "run `grade cluster doctor` with your admin context, then `grade workshop setup` again")
 
 
-def facts_for(policy: Any, node_port: int, proven_at: str) -> dict[str, str]:
+def facts_for(policy: Any, node_port: int, proven_at: str, node_address: str | None = None,
+              node_address_source: str = "") -> dict[str, str]:
     """The `netcourse-cluster-facts` data from a doctor Check (None: not proven, e.g. a dry run)."""
     if policy is None:
-        return cluster_facts_data(None, "not proven yet: `grade workshop setup` runs the deny probe when it applies", "", node_port, proven_at)
-    return cluster_facts_data(policy.ok, policy.detail, policy.hint, node_port, proven_at)
+        return cluster_facts_data(None, "not proven yet: `grade workshop setup` runs the deny probe when it applies", "", node_port,
+                                  proven_at, node_address, node_address_source)
+    return cluster_facts_data(policy.ok, policy.detail, policy.hint, node_port, proven_at, node_address, node_address_source)
+
+
+def find_node_address(client: Any, override: str | None = None) -> tuple[str | None, str]:
+    """The node address learners' NodePort probes go to, and where it came from: `override` (--node-address),
+    else the first node ExternalIP, else InternalIP, listed with the instructor's rights; never raises."""
+    if override:
+        return pick_node_address([], override)
+    try:
+        nodes = client.list("v1", "Node")
+    except Exception as exc:  # noqa: BLE001 - no right to list Nodes: setup goes on, the output says what to pass
+        return None, f"cannot list Nodes ({getattr(exc, 'reason', None) or exc}); pass --node-address ADDR"
+    return pick_node_address(nodes)
 
 
 def setup_workshop(client: Any, plan: WorkshopPlan, learners: Iterable[str], out_dir: Path, *, server: str | None = None,
-                   token_seconds: int = 12 * 3600, prove: Any = prove_cluster_policy, on_policy: Any = None) -> list[SetupOutcome]:
+                   token_seconds: int = 12 * 3600, prove: Any = prove_cluster_policy, on_policy: Any = None,
+                   node_address: str | None = None) -> list[SetupOutcome]:
     """Check that no learner's namespace belongs to someone else, prove NetworkPolicy enforcement once
     (`prove(client)`, a doctor Check, passed to `on_policy` when given), apply every learner's objects with
-    the verdict and their nodePort published in `<learner>-home`, then write `<out_dir>/<learner>.kubeconfig`
-    (mode 600, nodePort in its `netcourse` extension) for each."""
+    the verdict, their nodePort and the node address (`node_address`, else find_node_address) published in
+    `<learner>-home`, then write `<out_dir>/<learner>.kubeconfig` (mode 600, nodePort in its `netcourse`
+    extension) for each."""
     import yaml
 
     from grader.workshop.results import now_iso
@@ -445,11 +465,12 @@ def setup_workshop(client: Any, plan: WorkshopPlan, learners: Iterable[str], out
         on_policy(policy)
     proven_at = now_iso()
     verdict = "yes" if policy.ok is True else "no" if policy.ok is False else "unknown"
+    address, address_source = find_node_address(client, node_address)
     outcomes = []
     endpoint, ca_data = cluster_endpoint(client, server)
     out_dir.mkdir(parents=True, exist_ok=True)
     for learner in learners:
-        objects = learner_objects(plan, learner, facts_for(policy, ports[learner], proven_at))
+        objects = learner_objects(plan, learner, facts_for(policy, ports[learner], proven_at, address, address_source))
         for obj in objects:
             apply_object(client, obj)
         token = request_token(client, learner, token_seconds)
@@ -458,7 +479,7 @@ def setup_workshop(client: Any, plan: WorkshopPlan, learners: Iterable[str], out
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         os.chmod(path, 0o600)
         outcomes.append(SetupOutcome(learner, [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"], len(objects), path,
-                                     ports[learner], verdict))
+                                     ports[learner], verdict, address, address_source))
     return outcomes
 
 
