@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from grader.model.objects import NODEPORT_RANGE, SERVICE_CIDR, Source
+from grader.model.policy import dotted, policy_problems
 from grader.model.selectors import SelectorError, matches, validate_selector
 
 MAX_FILE_BYTES = 1_000_000
@@ -590,16 +591,9 @@ class _Checker:
         return node.value if isinstance(node, yaml.ScalarNode) else None
 
     def error(self, path: tuple[str | int, ...], message: str, fix: str | None = None, show_path: bool = True) -> None:
-        where = f"{_dotted(path)}: " if path and show_path else ""
+        where = f"{dotted(path)}: " if path and show_path else ""
         source = Source(self.doc.source.file, self.doc.source.doc, self.line(path))
         self.errors.append(ManifestError(f"{self.key}: {where}{message}", source, fix))
-
-
-def _dotted(path: Iterable[str | int]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
 
 
 def _get(obj: Any, path: Iterable[str | int]) -> Any:
@@ -1143,8 +1137,6 @@ def _check_service_allocations(check: _Checker, spec: dict, cluster_ips: dict[st
 
 def _check_network_policy(check: _Checker, obj: dict) -> None:
     # One definition of NetworkPolicy validation, shared with the engine (which ignores invalid policies).
-    from grader.model.policy import policy_problems
-
     for path, message in policy_problems(obj):
         check.error(path, message)
 
