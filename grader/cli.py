@@ -25,8 +25,8 @@ from grader.errors import GradeError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class UsageError(Exception):
-    """Bad input from the user: printed as one short message, exit status 2."""
+class UsageError(GradeError):
+    """Bad input on the command line: printed as one short message, exit status 2."""
 
 
 def _console() -> Console:
@@ -484,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args) or 0)
-    except (UsageError, GradeError) as e:  # a problem the user can fix; anything else is a bug of ours
+    except GradeError as e:  # a problem the user can fix; anything else is a bug of ours
         print(f"grade: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

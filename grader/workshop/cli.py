@@ -17,13 +17,8 @@ from typing import Any
 
 import yaml
 
+from grader.errors import GradeError
 from grader.workshop.report import FORMATS
-
-
-def _usage(message: str) -> Exception:
-    from grader.cli import UsageError
-
-    return UsageError(message)
 
 
 def _console():
@@ -37,18 +32,14 @@ def _lessons() -> list[Any]:
 
     lessons = list_lessons()
     if not lessons:
-        raise _usage("no lessons found under exercises/")
+        raise GradeError("no lessons found under exercises/")
     return lessons
 
 
 def _client(context: str | None) -> Any:
     from grader.kube.client import KubeClient
-    from grader.kube.safety import UnsafeTargetError
 
-    try:
-        return KubeClient.connect(context)
-    except UnsafeTargetError as e:
-        raise _usage(str(e)) from None
+    return KubeClient.connect(context)  # an UnsafeTargetError is a GradeError: `grade` prints it, exit 2
 
 
 def _plan(args: argparse.Namespace) -> Any:
@@ -58,33 +49,26 @@ def _plan(args: argparse.Namespace) -> Any:
 
 
 def cmd_join(args: argparse.Namespace) -> int:
-    from grader.workshop.fence import LearnerNameError
     from grader.workshop.learner import join
 
     kubeconfig = Path(args.kubeconfig) if args.kubeconfig else None
     if kubeconfig is not None and not kubeconfig.is_file():
-        raise _usage(f"--kubeconfig {args.kubeconfig}: no such file; use the file your instructor gave you")
-    try:
-        path = join(args.name, kubeconfig)
-    except (LearnerNameError, ValueError) as e:
-        raise _usage(str(e)) from None
+        raise GradeError(f"--kubeconfig {args.kubeconfig}: no such file; use the file your instructor gave you")
+    path = join(args.name, kubeconfig)
     print(f"Joined as {args.name} (saved in {path}). `grade lessonN` now grades in your namespaces, {args.name}-lessonN.")
     return 0
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    from grader.workshop.roster import RosterError, read_roster
     from rich.markup import escape
 
     from grader.workshop.facts import roster_node_ports
+    from grader.workshop.roster import read_roster
     from grader.workshop.setup import facts_for, learner_objects, prove_cluster_policy, setup_workshop
 
     plan = _plan(args)
     namespaces = [ns for s in plan.lessons for ns in s.namespaces] + ["home"]
-    try:
-        learners = read_roster(Path(args.roster), namespaces)
-    except RosterError as e:
-        raise _usage(str(e)) from None
+    learners = read_roster(Path(args.roster), namespaces)
     if args.dry_run:
         ports = roster_node_ports([lr.name for lr in learners])
         source = "--node-address" if args.node_address else ""  # without it the address comes from the Nodes at setup
@@ -142,7 +126,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     client = _client(args.context)
     if not args.yes:
         if not sys.stdin.isatty():
-            raise _usage(f"`grade workshop teardown` deletes every namespace of workshop {args.workshop!r} (learners' work and results); add --yes to confirm")
+            raise GradeError(f"`grade workshop teardown` deletes every namespace of workshop {args.workshop!r} (learners' work and results); add --yes to confirm")
         if input(f"Delete every namespace of workshop {args.workshop!r}? [y/N] ").strip().lower() not in ("y", "yes"):
             print("Nothing deleted.")
             return 0
@@ -152,12 +136,9 @@ def cmd_teardown(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from grader.workshop.results import ResultsError, merge_records, read_json_results, read_store, write_store
+    from grader.workshop.results import merge_records, read_json_results, read_store, write_store
 
-    try:
-        records, problems = read_json_results(Path(args.dir))
-    except ResultsError as e:
-        raise _usage(str(e)) from None
+    records, problems = read_json_results(Path(args.dir))
     for p in problems:
         print(f"skipped {p}", file=sys.stderr)
     path = write_store(merge_records(read_store(), records))

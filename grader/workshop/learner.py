@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from grader.errors import GradeError
 from grader.workshop.fence import LearnerNameError, validate_learner_name
 
 
@@ -28,15 +29,26 @@ def read_learner_config() -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def kubeconfig_context(path: Path) -> str:
-    """The current context of a kubeconfig file (the one `grade workshop setup` wrote has exactly one)."""
+class KubeconfigError(GradeError, ValueError):
+    """A kubeconfig file `grade workshop join` cannot use; the message names it and what to do."""
+
+
+def _read_kubeconfig(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as e:
-        raise ValueError(f"{path}: cannot read the kubeconfig ({e})") from None
-    context = data.get("current-context") or next((c.get("name") for c in data.get("contexts") or []), None)
+        raise KubeconfigError(f"{path}: cannot read the kubeconfig ({e})") from None
+    if not isinstance(data, dict):
+        raise KubeconfigError(f"{path}: not a kubeconfig (no `contexts:`); use the file your instructor gave you")
+    return data
+
+
+def kubeconfig_context(path: Path, data: dict[str, Any]) -> str:
+    """The current context of kubeconfig `data` read from `path` (the one setup wrote has exactly one)."""
+    contexts = [c for c in data.get("contexts") or [] if isinstance(c, dict)]
+    context = data.get("current-context") or next((c.get("name") for c in contexts), None)
     if not context:
-        raise ValueError(f"{path}: the kubeconfig names no context; use the file your instructor gave you")
+        raise KubeconfigError(f"{path}: the kubeconfig names no context; use the file your instructor gave you")
     return str(context)
 
 
@@ -48,9 +60,10 @@ def join(name: str, kubeconfig: Path | None = None) -> Path:
         from grader.workshop.facts import kubeconfig_node_port
 
         path = kubeconfig.expanduser().resolve()
-        data["context"] = kubeconfig_context(path)
+        config = _read_kubeconfig(path)
+        data["context"] = kubeconfig_context(path, config)
         data["kubeconfig"] = str(path)
-        port = kubeconfig_node_port(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        port = kubeconfig_node_port(config)
         if port is not None:
             data["node_port"] = port  # setup's roster-wide choice: distinct from every other learner's
     f = learner_file()
@@ -93,10 +106,8 @@ def learner_for_grading(args: Any) -> str | None:
     """The learner to grade as (--learner, else `.grade/learner.yaml`), or None outside workshops.
 
     When the joined learner's kubeconfig applies, it becomes the kubeconfig and context of this run.
-    Raises grader.cli.UsageError for a name that cannot prefix namespaces.
+    Raises LearnerNameError, saying where the name came from, for a name that cannot prefix namespaces.
     """
-    from grader.cli import UsageError
-
     config = read_learner_config()
     name = getattr(args, "learner", None) or config.get("name")
     if not name:
@@ -105,7 +116,7 @@ def learner_for_grading(args: Any) -> str | None:
         validate_learner_name(str(name))
     except LearnerNameError as e:
         where = "--learner" if getattr(args, "learner", None) else str(learner_file())
-        raise UsageError(f"{where}: {e}") from None
+        raise LearnerNameError(f"{where}: {e}") from None
     if config.get("name") == name and config.get("kubeconfig"):
         if not getattr(args, "context", None):
             args.context = config.get("context")
