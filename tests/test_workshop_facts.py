@@ -110,7 +110,7 @@ class ProofBackend:
 
 @pytest.mark.parametrize("enforces", [True, False])
 def test_setup_proves_once_with_the_doctors_deny_probe_and_publishes_the_verdict(tmp_path, enforces):
-    from tests.test_workshop_setup import RecordingClient
+    from test_workshop_setup import RecordingClient
 
     client = RecordingClient()
     proof_client = ProofClient()
@@ -230,7 +230,7 @@ def test_roster_ports_are_distinct_stable_and_in_range():
 
 
 def test_setup_writes_each_learners_port_into_kubeconfig_and_facts_and_join_keeps_it(tmp_path, monkeypatch, capsys):
-    from tests.test_workshop_setup import RecordingClient
+    from test_workshop_setup import RecordingClient
 
     client = RecordingClient()
     plan = WorkshopPlan("spring", (LessonSpace("lesson2", ("lesson2",), {"lesson2": 3}),))
