@@ -147,6 +147,14 @@ def test_srv_record_for_a_named_port_of_a_cluster_ip_service():
     assert a.type == "SRV" and a.answers == ["0 100 80 web.lesson3.svc.cluster.local"]
 
 
+def test_an_a_query_for_an_srv_name_answers_like_the_service_name():
+    w = world()
+    a = lookup_fqdn(w, "_http._tcp.web.lesson3.svc.cluster.local")
+    plain = lookup_fqdn(w, "web.lesson3.svc.cluster.local")
+    assert a.type == "A" and a.answers == plain.answers and a.fqdn == "_http._tcp.web.lesson3.svc.cluster.local"
+    assert lookup_fqdn(w, "_nope._tcp.web.lesson3.svc.cluster.local").type == "NXDOMAIN"  # no such named port
+
+
 def test_srv_records_of_a_headless_service_name_each_ready_endpoint():
     a = lookup_fqdn(world(), "_pg._tcp.db.lesson3.svc.cluster.local", qtype="SRV")
     assert sorted(a.answers) == ["0 50 5432 db-0.db.lesson3.svc.cluster.local",

@@ -185,6 +185,11 @@ def _service_record(world: World, fqdn: str, namespace: str, name: str, qtype: s
         return _missing_service(world, fqdn, namespace, name)
     if svc.type == "ExternalName":
         return _cname(world, fqdn, svc)
+    return _service_answer(world, fqdn, svc, qtype)
+
+
+def _service_answer(world: World, fqdn: str, svc: Service, qtype: str) -> DnsAnswer:
+    """The A or SRV answer of a ClusterIP or headless Service, named `fqdn`."""
     if qtype == "SRV":
         answers = []
         for p in svc.ports:
@@ -255,14 +260,10 @@ def _srv_record(world: World, fqdn: str, namespace: str, name: str, port_name: s
         return _missing_service(world, fqdn, namespace, name)
     if svc.type == "ExternalName":
         return _cname(world, fqdn, svc)
-    if qtype == "SRV":
-        return _srv_answer(world, fqdn, svc, port_name, proto)
     srv = _srv_answer(world, fqdn, svc, port_name, proto)
-    if not srv.ok:
+    if qtype == "SRV" or not srv.ok:
         return srv
-    plain = _service_record(world, f"{svc.name}.{svc.namespace}.svc.{world.cluster_domain}", namespace, name, "A")
-    plain.name = plain.fqdn = fqdn
-    return plain
+    return _service_answer(world, fqdn, svc, "A")  # an A query for an SRV name answers like the Service's name
 
 
 def _endpoint_record(world: World, fqdn: str, namespace: str, name: str, host: str) -> DnsAnswer:
