@@ -143,16 +143,29 @@ def ensure_workspace(lesson: Lesson) -> tuple[Path, bool]:
     return ws, True
 
 
+def back_up_workspace(ws: Path, lesson_id: str) -> Path | None:
+    """Move a non-empty workspace to `<ws's parent>/.backup/<lesson>-<time>/` and return it (None: nothing to keep).
+
+    Never over an earlier backup: a second one within the same second gets a `-2`, `-3`... suffix."""
+    if not (ws.is_dir() and any(ws.iterdir())):
+        return None
+    stamp = f"{lesson_id}-{time.strftime('%Y%m%d-%H%M%S')}"
+    backup = ws.parent / ".backup" / stamp
+    n = 1
+    while backup.exists():
+        n += 1
+        backup = backup.with_name(f"{stamp}-{n}")
+    backup.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(ws), str(backup))
+    return backup
+
+
 def reset_workspace(lesson: Lesson) -> Path | None:
     """Restore starter/ into the workspace; the old files go to work/.backup/<lesson>-<time>/. Returns the backup.
 
     The lesson's recorded results and hint ladders start over too: they described the old files."""
     ws = lesson.workspace()
-    backup = None
-    if ws.is_dir() and any(ws.iterdir()):
-        backup = course_root() / "work" / ".backup" / f"{lesson.id}-{time.strftime('%Y%m%d-%H%M%S')}"
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(ws), str(backup))
+    backup = back_up_workspace(ws, lesson.id)
     ws.mkdir(parents=True, exist_ok=True)
     if lesson.starter.is_dir():
         shutil.copytree(lesson.starter, ws, dirs_exist_ok=True)

@@ -11,13 +11,12 @@ from __future__ import annotations
 from grader.errors import GradeError
 
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from grader.lessons import exercises_dir
+from grader.lessons import MANIFEST_SUFFIXES, back_up_workspace, exercises_dir
 
 LESSON = "lesson6"
 META_FILE = "scenario.yaml"
@@ -46,7 +45,7 @@ class Scenario:
 
     def broken_files(self) -> list[Path]:
         """The broken system's manifest files (not scenario.yaml, not fixed/)."""
-        return sorted(p for p in self.dir.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml", ".json") and p.name != META_FILE)
+        return sorted(p for p in self.dir.iterdir() if p.is_file() and p.suffix in MANIFEST_SUFFIXES and p.name != META_FILE)
 
 
 def scenarios_dir() -> Path:
@@ -105,14 +104,7 @@ def break_scenario(scenario_id: str, workdir: str | Path) -> None:
     work = Path(workdir)
     if work.exists() and not work.is_dir():
         raise ScenarioError(f"{work} is a file, not the lesson's work folder")
-    if work.is_dir() and any(work.iterdir()):
-        backup = work.parent / ".backup" / f"{LESSON}-{time.strftime('%Y%m%d-%H%M%S')}"
-        n = 1
-        while backup.exists():  # two breaks within one second
-            n += 1
-            backup = backup.with_name(f"{LESSON}-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(work), str(backup))
+    back_up_workspace(work, LESSON)
     work.mkdir(parents=True, exist_ok=True)
     for f in files:
         shutil.copy2(f, work / f.name)

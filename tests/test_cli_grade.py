@@ -166,3 +166,18 @@ def test_a_lesson_also_runs_under_plain_pytest():
     assert good.returncode == 0, good.stdout[-2000:]
     bad = subprocess.run(base + ["--grade-manifests", "exercises/lesson2/starter"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert bad.returncode == 1 and "FAILED exercises/lesson2/test_lesson2.py::test_clusterip_service" in bad.stdout
+
+
+def test_two_resets_within_a_second_keep_both_backups(tmp_path, monkeypatch, capsys):
+    from grader.cli import main
+
+    monkeypatch.setenv("GRADE_HOME", str(tmp_path))
+    monkeypatch.setenv("GRADE_EXERCISES", str(ROOT / "exercises"))
+    monkeypatch.delenv("GRADE_STATE", raising=False)
+    ws = tmp_path / "work" / "lesson2"
+    for edit in ("# first edit\n", "# second edit\n"):
+        ws.mkdir(parents=True, exist_ok=True)
+        (ws / "mine.yaml").write_text(edit)
+        assert main(["reset", "lesson2", "--yes"]) == 0
+    backups = sorted((tmp_path / "work" / ".backup").iterdir())
+    assert sorted((b / "mine.yaml").read_text() for b in backups) == ["# first edit\n", "# second edit\n"]
