@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from grader.model.objects import NODEPORT_RANGE, SERVICE_CIDR, Source
+from grader.model.names import is_port_name
 from grader.model.policy import dotted, policy_problems
 from grader.model.selectors import SelectorError, matches, validate_selector
 
@@ -135,7 +136,6 @@ _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 
 class ManifestError(GradeError):
@@ -933,9 +933,7 @@ def _check_port_number(check: _Checker, path: tuple, value: Any) -> None:
 
 
 def _check_port_name(check: _Checker, path: tuple, value: Any, what: str) -> None:
-    if isinstance(value, str) and not (
-        _IANA_SVC_NAME.match(value) and len(value) <= 15 and "--" not in value and re.search("[a-z]", value)
-    ):
+    if isinstance(value, str) and not is_port_name(value):
         hint = f" (a number goes without quotes: {value.strip()})" if value.strip().isdigit() else ""
         check.error(path, f"{what} {value!r} is not a valid port name{hint}",
                     fix="port names are at most 15 lowercase letters, digits and '-', with at least one letter")

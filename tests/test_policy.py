@@ -414,3 +414,8 @@ def test_format_matrix_prints_the_upstream_truth_table():
     w = make_world([a, b], [netpol("x", "p", {"podSelector": {"matchLabels": {"pod": "a"}}})])
     text = format_matrix(matrix(w), 80, "TCP")
     assert text.splitlines()[1:] == ["-\tx/a\tx/b", "x/a\t.\t.", "x/b\tX\t."]
+
+
+def test_named_port_with_double_hyphen_is_rejected_as_the_api_server_does():
+    errors = policy_errors(netpol("n", "p", {"podSelector": {}, "ingress": [{"ports": [{"port": "web--http"}]}]}))
+    assert any("spec.ingress[0].ports[0].port" in e and "not a valid port name" in e for e in errors), errors

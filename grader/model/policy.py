@@ -38,19 +38,18 @@ from __future__ import annotations
 import gc
 import ipaddress
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from grader.model.objects import NODE_IPS, NODE_NAMES, Pod, Raw, World
+from grader.model.names import is_port_name
 from grader.model.selectors import SelectorError, describe, matches, validate_selector
 
 INGRESS = "Ingress"
 EGRESS = "Egress"
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 Direction = Literal["Ingress", "Egress"]
-_PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$")
 
 
 # ----------------------------------------------------------------------------------------- results
@@ -287,7 +286,7 @@ def _port_problems(path: Path, port: Any) -> list[tuple[Path, str]]:
         if not 1 <= value <= 65535:
             out.append((path + ("port",), f"{value} is outside 1-65535"))
     elif isinstance(value, str):
-        if not _PORT_NAME.match(value) or not re.search("[a-z]", value):
+        if not is_port_name(value):
             out.append((path + ("port",), f"{value!r} is not a valid port name (lower case letters, digits, '-', at most "
                                           "15 characters, at least one letter); write a number without quotes"))
     elif value is not None:
