@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 from pathlib import Path
 
 import pytest
 
+from grader.backends.sim import SimBackend
+from grader.checks import CheckFailed
+from grader.lab import Lab
+from grader.manifests import load
 from grader.runner import grade_lesson
 
 LESSON = Path(__file__).resolve().parent.parent / "exercises" / "lesson1"
@@ -85,3 +91,57 @@ def test_an_anti_affinity_against_the_clients_own_node_leaves_no_room_and_the_cl
 
     client = build_world(load([tmp_path / "pods.yaml"], namespace="lesson1")).pod("lesson1/client")
     assert (client.node, client.ip, client.ready) == ("", "", False)
+
+
+class LiveShapedBackend:
+    """The simulator's answers, with pods listed as the live backend lists them (grader.backends.live.pod_from_api):
+    a Deployment's pod is owned by its ReplicaSet, and no container specs are read."""
+
+    name = "live"
+
+    def __init__(self) -> None:
+        self.sim = SimBackend()
+
+    def apply(self, manifests) -> None:
+        self.sim.apply(manifests)
+
+    def run(self, probes, expect=None):
+        return self.sim.run(probes, expect)
+
+    def pods(self):
+        def owner(p):
+            return f"ReplicaSet/{p.name.rsplit('-', 1)[0]}" if p.owner and p.owner.startswith("Deployment/") else p.owner
+
+        return [dataclasses.replace(p, containers=[], owner=owner(p)) for p in self.sim.pods()]
+
+
+def _live_shaped_lab(learner: Path) -> Lab:
+    backend = LiveShapedBackend()  # no `world`: the Lab builds its own from the manifests, as on live
+    manifests = load([LESSON / "fixtures", learner], namespace="lesson1")
+    backend.apply(manifests)
+    return Lab(backend, manifests, "lesson1")
+
+
+def _checks():
+    spec = importlib.util.spec_from_file_location("lesson1_checks", LESSON / "test_lesson1.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_deployments_left_to_the_scheduler_fail_placement_with_live_pods(tmp_path):
+    text = (LESSON / "alternatives" / "deployments" / "workloads.yaml").read_text(encoding="utf-8")
+    unpinned = text.replace("      nodeSelector:\n        kubernetes.io/hostname: course-worker\n", "").replace("      nodeName: course-worker2\n", "")
+    assert "nodeName" not in unpinned and "nodeSelector" not in unpinned
+    (tmp_path / "workloads.yaml").write_text(unpinned, encoding="utf-8")
+    lab = _live_shaped_lab(tmp_path)
+    assert {p.node for p in lab.pods() if p.labels.get("role") in ("server", "client")} == {"course-worker", "course-worker2"}
+    with pytest.raises(CheckFailed, match="by the scheduler's choice"):
+        _checks().test_pods_on_different_nodes(lab)
+
+
+def test_a_server_on_the_wrong_port_is_recognised_with_live_pods():
+    lab = _live_shaped_lab(LESSON / "mistakes" / "wrong-port" / "pods.yaml")
+    with pytest.raises(CheckFailed) as failed:
+        _checks().test_pod_to_pod_by_ip(lab)
+    assert any("--http-port=8000" in h for h in failed.value.hints)

@@ -36,8 +36,17 @@ def _one_pod(lab, role: str) -> Any:
     )
 
 
-def _pod_spec(lab, pod) -> dict[str, Any] | None:
-    """The pod spec written in the manifests for this pod (a Pod's spec, or a workload's template spec)."""
+def _written_pod(lab, role: str) -> Any:
+    """The pod labelled role=<role> as the manifests write it (lab.world): its owner is the manifests' object
+    and its containers carry the args, while a live pod is owned by a ReplicaSet and its args are not read."""
+    return next((p for p in lab.world.pods if p.namespace == lab.ns() and p.labels.get("role") == role), None)
+
+
+def _pod_spec(lab, role: str) -> dict[str, Any] | None:
+    """The pod spec written in the manifests for the role's pod (a Pod's spec, or a workload's template spec)."""
+    pod = _written_pod(lab, role)
+    if pod is None:
+        return None
     kind, name = "Pod", pod.name
     if pod.owner and "/" in pod.owner:
         kind, _, name = pod.owner.partition("/")
@@ -67,9 +76,10 @@ def _placement(spec: dict[str, Any]) -> str | None:
     return None
 
 
-def _port_hints(server) -> list[str]:
+def _port_hints(lab) -> list[str]:
     """Recognise a server that listens on another port than the one the tasks probe."""
-    for c in server.containers:
+    server = _written_pod(lab, "server")
+    for c in server.containers if server else []:
         args = [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
         for a in args:
             if a.startswith("--http-port="):
@@ -106,12 +116,8 @@ def test_pods_on_different_nodes(lab):
             ],
             kubectl=[wide],
         )
-    unpinned = []
-    for pod in (server, client):
-        spec = _pod_spec(lab, pod)
-        if spec is not None and _placement(spec) is None:
-            unpinned.append(pod.name)
-    if len(unpinned) == 2:
+    specs = [_pod_spec(lab, role) for role in ("server", "client")]
+    if all(spec is not None and _placement(spec) is None for spec in specs):
         raise CheckFailed(
             "the manifests decide the nodes (nodeName, nodeSelector, or a required nodeAffinity/podAntiAffinity)",
             f"the pods landed on {server.node} and {client.node} by the scheduler's choice; nothing in the manifests keeps them apart",
@@ -127,14 +133,14 @@ def test_pod_to_pod_by_ip(lab):
     """The client connects to the server pod's own IP on port 8080 (no Service, no DNS: pod to pod by IP)."""
     server, client = _one_pod(lab, "server"), _one_pod(lab, "client")
     r = lab.connect(client.key, server.ip, SERVER_PORT)
-    lab.expect(r, True, f"client connects to the server pod's IP {server.ip}:{SERVER_PORT}", hints=_port_hints(server))
+    lab.expect(r, True, f"client connects to the server pod's IP {server.ip}:{SERVER_PORT}", hints=_port_hints(lab))
 
 
 def test_server_sees_client_pod_ip(lab):
     """The server sees the client pod's own IP as the source of the connection (pod to pod traffic is not NATed): GET /clientip on the server pod's IP:8080."""
     server, client = _one_pod(lab, "server"), _one_pod(lab, "client")
     r = lab.client_ip(client.key, server.ip, SERVER_PORT)
-    lab.expect(r, True, f"the server at {server.ip}:{SERVER_PORT} answers /clientip", hints=_port_hints(server))
+    lab.expect(r, True, f"the server at {server.ip}:{SERVER_PORT} answers /clientip", hints=_port_hints(lab))
     seen = _ip_only(str(r.data.get("client_ip", "")))
     if seen != client.ip:
         raise CheckFailed(
@@ -150,7 +156,7 @@ def test_node_reaches_pod(lab):
     """A node reaches a pod directly: the course's node-probe pod (hostNetwork on the control-plane node) connects to the server pod's IP on port 8080."""
     server = _one_pod(lab, "server")
     r = lab.connect("node-probe", server.ip, SERVER_PORT)
-    lab.expect(r, True, f"node course-control-plane (pod node-probe) connects to {server.ip}:{SERVER_PORT}", hints=_port_hints(server))
+    lab.expect(r, True, f"node course-control-plane (pod node-probe) connects to {server.ip}:{SERVER_PORT}", hints=_port_hints(lab))
 
 
 def test_every_pod_has_its_own_ip(lab):
