@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from grader.model.policy import policy_types
 from grader.model.selectors import describe, matches
 
 # Expected reachability tables, written as `grade` prints them: rows are source pods, columns are
@@ -128,61 +129,55 @@ def test_allow_from_monitoring(lab):
 def test_and_peer(lab):
     """Only pods labelled app: prometheus IN the monitoring namespace reach api on 8080 (one peer: namespaceSelector AND podSelector)."""
     hints = []
-    for pol in _selecting(lab, {"app": "api"}):
-        for rule in pol.spec.get("ingress") or []:
-            peers = rule.get("from") or []
-            ns_only = any("namespaceSelector" in p and "podSelector" not in p for p in peers)
-            pod_only = any("podSelector" in p and "namespaceSelector" not in p for p in peers)
-            if ns_only and pod_only:
-                hints.append(
-                    f"NetworkPolicy {pol.key} lists namespaceSelector and podSelector as two items under `from:` "
-                    "(two `-` dashes): that is OR. Put both keys in ONE item (one dash) for AND"
-                )
+    for pol, rule in _ingress_rules(lab, {"app": "api"}):
+        peers = rule.get("from") or []
+        ns_only = any("namespaceSelector" in p and "podSelector" not in p for p in peers)
+        pod_only = any("podSelector" in p and "namespaceSelector" not in p for p in peers)
+        if ns_only and pod_only:
+            hints.append(
+                f"NetworkPolicy {pol.key} lists namespaceSelector and podSelector as two items under `from:` "
+                "(two `-` dashes): that is OR. Put both keys in ONE item (one dash) for AND"
+            )
     _check_table(lab, AND_PEER, 8080, "only monitoring's prometheus reaches api", hints=hints, target_labels={"app": "api"})
 
 
 def test_or_peers(lab):
     """Pods of the monitoring namespace, OR pods labelled app: prometheus in lesson4, reach reports on 8080 (two peers)."""
     hints = []
-    for pol in _selecting(lab, {"app": "reports"}):
-        for rule in pol.spec.get("ingress") or []:
-            for p in rule.get("from") or []:
-                if "namespaceSelector" in p and "podSelector" in p:
-                    hints.append(
-                        f"NetworkPolicy {pol.key} has one `from:` item with both namespaceSelector and podSelector: "
-                        "that is AND (prometheus pods of monitoring only). Use two items (two dashes) for OR"
-                    )
+    for pol, p in _ingress_peers(lab, {"app": "reports"}):
+        if "namespaceSelector" in p and "podSelector" in p:
+            hints.append(
+                f"NetworkPolicy {pol.key} has one `from:` item with both namespaceSelector and podSelector: "
+                "that is AND (prometheus pods of monitoring only). Use two items (two dashes) for OR"
+            )
     _check_table(lab, OR_PEERS, 8080, "monitoring, or lesson4's prometheus, reaches reports", hints=hints, target_labels={"app": "reports"})
 
 
 def test_ipblock_except(lab):
     """legacy accepts TCP 8080 from any address except the pod network 10.244.0.0/16: node-agent (hostNetwork) gets in, pods do not."""
     hints = []
-    for pol in _selecting(lab, {"app": "legacy"}):
-        for rule in pol.spec.get("ingress") or []:
-            for p in rule.get("from") or []:
-                block = p.get("ipBlock")
-                if block and not block.get("except"):
-                    hints.append(
-                        f"NetworkPolicy {pol.key}: ipBlock {block.get('cidr')} has no `except:`, so it also covers pod IPs; "
-                        "add `except: [10.244.0.0/16]`"
-                    )
-                if p.get("podSelector") is not None or p.get("namespaceSelector") is not None:
-                    hints.append(
-                        f"NetworkPolicy {pol.key} also allows pods by selector; a selector never matches a hostNetwork pod, "
-                        "whose traffic comes from the node's IP: use only an ipBlock here"
-                    )
+    for pol, p in _ingress_peers(lab, {"app": "legacy"}):
+        block = p.get("ipBlock")
+        if block and not block.get("except"):
+            hints.append(
+                f"NetworkPolicy {pol.key}: ipBlock {block.get('cidr')} has no `except:`, so it also covers pod IPs; "
+                "add `except: [10.244.0.0/16]`"
+            )
+        if p.get("podSelector") is not None or p.get("namespaceSelector") is not None:
+            hints.append(
+                f"NetworkPolicy {pol.key} also allows pods by selector; a selector never matches a hostNetwork pod, "
+                "whose traffic comes from the node's IP: use only an ipBlock here"
+            )
     _check_table(lab, IPBLOCK_EXCEPT, 8080, "only non-pod addresses reach legacy", hints=hints, target_labels={"app": "legacy"})
 
 
 def test_port_range(lab):
     """Pods of lesson4 reach range-server on TCP ports 9000 to 9002 (one port entry with endPort), but not on 9003; other namespaces reach none."""
     hints = []
-    for pol in _selecting(lab, {"app": "range-server"}):
-        for rule in pol.spec.get("ingress") or []:
-            for port in rule.get("ports") or []:
-                if port.get("endPort") is not None and port.get("endPort") != 9002:
-                    hints.append(f"NetworkPolicy {pol.key}: endPort is inclusive; 9000 to 9002 is `port: 9000, endPort: 9002`")
+    for pol, rule in _ingress_rules(lab, {"app": "range-server"}):
+        for port in rule.get("ports") or []:
+            if port.get("endPort") is not None and port.get("endPort") != 9002:
+                hints.append(f"NetworkPolicy {pol.key}: endPort is inclusive; 9000 to 9002 is `port: 9000, endPort: 9002`")
     for port, table in PORT_RANGE.items():
         _check_table(lab, table, port, f"lesson4 pods reach range-server on {port}" if port <= 9002 else "port 9003 stays closed", hints=hints, target_labels={"app": "range-server"})
 
@@ -225,44 +220,50 @@ def _selecting(lab, pod_labels: dict[str, str], namespace: str | None = None):
     return [p for p in _policies(lab, ns) if matches(p.spec.get("podSelector") or {}, pod_labels)]
 
 
+def _ingress_rules(lab, pod_labels: dict[str, str]):
+    """(policy, ingress rule) for every rule of the lesson4 policies that select a pod with these labels."""
+    return [(pol, rule) for pol in _selecting(lab, pod_labels) for rule in pol.spec.get("ingress") or []]
+
+
+def _ingress_peers(lab, pod_labels: dict[str, str]):
+    """(policy, peer) for every `from:` peer of those rules."""
+    return [(pol, peer) for pol, rule in _ingress_rules(lab, pod_labels) for peer in rule.get("from") or []]
+
+
 def _is_default_deny_ingress(pol) -> bool:
     spec = pol.spec
-    types = spec.get("policyTypes") or ["Ingress"]
-    return spec.get("podSelector") in ({}, None) and "Ingress" in types and not spec.get("ingress")
+    return spec.get("podSelector") in ({}, None) and "Ingress" in policy_types(pol) and not spec.get("ingress")
 
 
 def _peer_hints(lab, pod_labels: dict[str, str]) -> list[str]:
     """Recognised mistakes in the peers of the policies that select the target pod."""
     hints: list[str] = []
-    selecting = _selecting(lab, pod_labels)
-    if not selecting:
+    if not _selecting(lab, pod_labels):
         hints.append(
             f"no NetworkPolicy in {lab.ns()} selects the pod labelled {describe({'matchLabels': pod_labels})}: "
             "check spec.podSelector (label key and value)"
         )
     world = lab.world
-    for pol in selecting:
-        for rule in pol.spec.get("ingress") or []:
-            for peer in rule.get("from") or []:
-                nsel = peer.get("namespaceSelector")
-                if nsel == {} or (nsel is not None and not nsel.get("matchLabels") and not nsel.get("matchExpressions")):
-                    hints.append(
-                        f"NetworkPolicy {pol.key}: `namespaceSelector: {{}}` selects EVERY namespace; match the namespace's "
-                        "label instead, e.g. kubernetes.io/metadata.name: monitoring"
-                    )
-                elif nsel is not None and not any(matches(nsel, world.namespace_labels(n)) for n in _all_namespaces(lab)):
-                    hints.append(
-                        f"NetworkPolicy {pol.key}: namespaceSelector {describe(nsel)} matches no namespace; every namespace "
-                        "carries the label kubernetes.io/metadata.name=<its name> (a label `name:` exists only if someone set it)"
-                    )
-                psel = peer.get("podSelector")
-                if psel:
-                    nss = [pol.namespace] if nsel is None else [n for n in _all_namespaces(lab) if matches(nsel, world.namespace_labels(n))]
-                    if not any(p.namespace in nss and matches(psel, p.labels) for p in world.pods if not p.host_network):
-                        hints.append(
-                            f"NetworkPolicy {pol.key}: podSelector {describe(psel)} matches no pod in {', '.join(nss) or 'any namespace'}; "
-                            "check the label key and value on the pods (kubectl get pods --show-labels)"
-                        )
+    for pol, peer in _ingress_peers(lab, pod_labels):
+        nsel = peer.get("namespaceSelector")
+        if nsel == {} or (nsel is not None and not nsel.get("matchLabels") and not nsel.get("matchExpressions")):
+            hints.append(
+                f"NetworkPolicy {pol.key}: `namespaceSelector: {{}}` selects EVERY namespace; match the namespace's "
+                "label instead, e.g. kubernetes.io/metadata.name: monitoring"
+            )
+        elif nsel is not None and not any(matches(nsel, world.namespace_labels(n)) for n in _all_namespaces(lab)):
+            hints.append(
+                f"NetworkPolicy {pol.key}: namespaceSelector {describe(nsel)} matches no namespace; every namespace "
+                "carries the label kubernetes.io/metadata.name=<its name> (a label `name:` exists only if someone set it)"
+            )
+        psel = peer.get("podSelector")
+        if psel:
+            nss = [pol.namespace] if nsel is None else [n for n in _all_namespaces(lab) if matches(nsel, world.namespace_labels(n))]
+            if not any(p.namespace in nss and matches(psel, p.labels) for p in world.pods if not p.host_network):
+                hints.append(
+                    f"NetworkPolicy {pol.key}: podSelector {describe(psel)} matches no pod in {', '.join(nss) or 'any namespace'}; "
+                    "check the label key and value on the pods (kubectl get pods --show-labels)"
+                )
     return hints
 
 
@@ -276,7 +277,7 @@ def _egress_hints(lab, pod_labels: dict[str, str]) -> list[str]:
                 f"NetworkPolicy {pol.key} has egress rules but policyTypes {types} lacks Egress: the egress rules are "
                 "ignored and the pod is not isolated for egress. Add Egress to policyTypes"
             )
-    if not any("Egress" in (p.spec.get("policyTypes") or (["Ingress", "Egress"] if p.spec.get("egress") else ["Ingress"])) for p in selecting):
+    if not any("Egress" in policy_types(p) for p in selecting):
         hints.append(
             "no NetworkPolicy isolates egress-client for egress: a policy selecting app: egress-client needs "
             "policyTypes: [Egress]"
