@@ -155,3 +155,20 @@ def test_host_network_source_is_seen_as_its_node():
     node_pod = Pod("app", "node-agent", {}, NODE_IPS[2], NODE_NAMES[2], [], host_network=True, containers=[{"name": "c", "image": AGNHOST, "args": ["pause"]}])
     c = connect(world([WEB, node_pod]), node_pod, WEB.ip, 8080)
     assert c.ok and c.client_ip == NODE_IPS[2]
+
+
+def test_blocked_dns_query_gives_the_egress_hint_not_the_cross_namespace_one():
+    other = client("elsewhere", "client2", "10.244.2.30")
+    deny = policy("elsewhere", "deny-egress", {"podSelector": {}, "policyTypes": ["Egress"]})
+    lk = lookup(world([WEB, other], [SVC], [deny]), other, "my-service")
+    assert not lk.reachable
+    assert any("kube-dns" in h for h in lk.hints)
+    assert not any("my-service.app" in h for h in lk.hints)  # the namespace is not the problem here
+    assert not any("resolves to" in line or "-> A" in line for line in lk.trace)  # no answer came back
+
+
+def test_lookup_of_a_short_name_from_another_namespace_carries_the_hint():
+    other = client("elsewhere", "client2", "10.244.2.30")
+    lk = lookup(world([WEB, other], [SVC]), other, "my-service")
+    assert lk.reachable and not lk.ok
+    assert any("my-service.app" in h for h in lk.hints)

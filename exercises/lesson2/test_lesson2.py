@@ -6,6 +6,7 @@ from typing import Any
 
 from grader.checks import CheckFailed
 from grader.model.listeners import pod_listeners
+from grader.model.services import selected_pods, service_port as find_service_port
 
 APP_LABEL = ("app", "my-app")
 APP_PORT = 8080
@@ -52,14 +53,12 @@ def _diagnose(lab, svc, port: int, protocol: str = "TCP") -> list[str]:
     selector = svc.selector
     if selector is None:
         hints.append(f"Service {svc.name} has no selector, so it gets no endpoints: add  selector: {{app: my-app}}")
-    elif app_pods or pods:
-        selected = [p for p in pods if all(p.labels.get(k) == v for k, v in selector.items())]
-        if not selected:
-            hints.append(
-                f"Service {svc.name} has no endpoints: its selector {_labels(selector)} matches no pod in {ns}"
-                + (f" (the my-app pods have {_labels(_own_labels(app_pods[0]))})" if app_pods else "")
-            )
-    service_port = next((sp for sp in svc.ports if sp.port == port and sp.protocol == protocol), None)
+    elif pods and not selected_pods(lab.world, svc):
+        hints.append(
+            f"Service {svc.name} has no endpoints: its selector {_labels(selector)} matches no pod in {ns}"
+            + (f" (the my-app pods have {_labels(_own_labels(app_pods[0]))})" if app_pods else "")
+        )
+    service_port = find_service_port(svc, port, protocol)
     if service_port is None:
         listed = ", ".join(f"{sp.port}->{sp.target_port}/{sp.protocol}" for sp in svc.ports) or "none"
         swapped = next((sp for sp in svc.ports if sp.target_port == port and sp.protocol == protocol), None)

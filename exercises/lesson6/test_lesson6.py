@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grader.checks import CheckFailed
 from grader.model.selectors import describe, matches
+from grader.model.services import selected_pods
 
 SHOP_HOST = "shop.example.com"
 FRONTEND = "lesson6-frontend/frontend"
@@ -153,8 +154,8 @@ def _service_hints(lab, name: str) -> list[str]:
     if svc is None:
         return [f"there is no Service {name} in {lab.ns()}"]
     hints = []
-    pods = [p for p in lab.world.pods if p.namespace == svc.namespace]
-    if svc.selector is not None and not any(all(p.labels.get(k) == v for k, v in svc.selector.items()) for p in pods):
+    if svc.selector is not None and not selected_pods(lab.world, svc):
+        pods = [p for p in lab.world.pods if p.namespace == svc.namespace]
         labels = sorted({f"{k}={v}" for p in pods for k, v in p.labels.items() if k == "app"})
         hints.append(
             f"Service {svc.key} has no endpoints: its selector {svc.selector} matches no pod; the pods have labels {', '.join(labels)}"

@@ -73,7 +73,7 @@ class SimBackend:
                 "service": a.service,
                 "pods": a.pods,
                 "reachable": lk.reachable,
-                "hints": lk.hints + (connect_model._nxdomain_hints(self.world, src, probe.name) if a.type == "NXDOMAIN" else []),
+                "hints": lk.hints,
             }
             verdict = "allowed" if lk.ok else ("dns-failure" if not lk.reachable else "not-found")
             return Result(probe, lk.ok, verdict, lk.trace, kubectl, data)

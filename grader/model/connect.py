@@ -83,10 +83,12 @@ def lookup(world: World, src: Pod, name: str) -> Lookup:
                 f"an egress NetworkPolicy selects {src.key} and allows no traffic to kube-dns on UDP/TCP 53: "
                 "add an egress rule to namespace kube-system, pods k8s-app=kube-dns, ports 53 UDP and TCP"
             )
+    if not reachable:  # no answer comes back: what CoreDNS would have said does not matter
+        return Lookup(dns.DnsAnswer(name=name, fqdn=None, type="NXDOMAIN", answers=[], service=None, pods=[], cname=None), False, trace, hints)
     answer = dns.resolve(world, src.namespace, name)
     trace += answer.trace
-    if not reachable:
-        return Lookup(dns.DnsAnswer(name=name, fqdn=None, type="NXDOMAIN", answers=[], service=None, pods=[], cname=None, trace=answer.trace), False, trace, hints)
+    if answer.type == "NXDOMAIN":
+        hints += _nxdomain_hints(world, src, name)
     return Lookup(answer, True, trace, hints)
 
 
@@ -141,7 +143,6 @@ def connect(
             trace.append(f"{host} is a CNAME to {ans.cname}, a name outside the cluster: the simulator does not reach outside hosts")
             return Connection("error", trace, hints, summary=f"{host} is a CNAME to {ans.cname}, outside the simulated cluster")
         if ans.type == "NXDOMAIN" or not ans.answers:
-            hints += _nxdomain_hints(world, src, host)
             return Connection("dns-failure", trace + [f"{host}: NXDOMAIN from {src.key}"], hints)
         ip = ans.answers[0]
         trace.append(f"{host} resolves to {', '.join(ans.answers)}" + (f" (Service {ans.service})" if ans.service else ""))
