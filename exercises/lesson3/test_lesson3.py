@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from grader.checks import CheckFailed
+from grader.model.services import selected_pods
 
 CLIENT_NS = "lesson3-client"
 CONFIGMAP = "client-config"
@@ -35,7 +36,7 @@ def _my_service_hints(lab) -> list[str]:
         )
     if svc.selector is None:
         hints.append("my-service has no selector: add  selector: {app: backend}  (the label of the course's backend pods)")
-    elif not any(all(p.labels.get(k) == v for k, v in svc.selector.items()) for p in lab.world.pods if p.namespace == lab.ns()):
+    elif not selected_pods(lab.world, svc):
         hints.append(
             f"my-service's selector {','.join(f'{k}={v}' for k, v in svc.selector.items())} matches no pod in "
             f"{lab.ns()}: the backend pods carry app=backend (kubectl get pods -n {lab.ns()} --show-labels)"
