@@ -44,16 +44,20 @@ def _my_service_hints(lab) -> list[str]:
     return hints
 
 
+def _failed(r, expected: str, observed: str, hints: list[str] | None = None) -> CheckFailed:
+    """A failed task about probe result `r`, with its evidence and the kubectl command that reproduces it."""
+    return CheckFailed(expected, observed, evidence=r.evidence, hints=hints, kubectl=[r.kubectl])
+
+
 def _resolve_and_connect(lab, src: str, name: str, port: int, what: str, hints: list[str]) -> Any:
     r = lab.resolve(src, name)
     lab.expect(r, True, f"{name} resolves from {src}", hints=hints)
     if r.data.get("type") not in (None, "A", "AAAA"):
-        raise CheckFailed(
+        raise _failed(
+            r,
             f"{name} resolves to an address (A record)",
             f"it answers a {r.data.get('type')} record: {', '.join(map(str, r.data.get('answers', [])))}",
-            evidence=r.evidence,
-            hints=hints,
-            kubectl=[r.kubectl],
+            hints,
         )
     c = lab.connect(src, name, port)
     lab.expect(c, True, what, hints=hints)
@@ -74,7 +78,7 @@ def test_short_name(lab):
     fqdn = r.data.get("fqdn")
     wanted = f"my-service.{lab.ns()}.svc.{lab.world.cluster_domain}"
     if fqdn and _norm(fqdn) != wanted:
-        raise CheckFailed(f"my-service from the client means {wanted}", f"it was answered as {fqdn}", evidence=r.evidence, kubectl=[r.kubectl])
+        raise _failed(r, f"my-service from the client means {wanted}", f"it was answered as {fqdn}")
 
 
 def _config_host(lab) -> tuple[str, str]:
@@ -122,13 +126,8 @@ def test_cross_namespace(lab):
     r = _resolve_and_connect(lab, src, host, 80, f"{src} connects to {host}:80 (from {where})", hints)
     fqdn = r.data.get("fqdn")
     if fqdn and _norm(fqdn) != wanted:
-        raise CheckFailed(
-            f"{CONFIG_KEY} names my-service ({wanted})",
-            f"{host} was answered as {fqdn}",
-            evidence=r.evidence,
-            hints=[f"{where}: use my-service.{lab.ns()} (or the full {wanted})"],
-            kubectl=[r.kubectl],
-        )
+        raise _failed(r, f"{CONFIG_KEY} names my-service ({wanted})", f"{host} was answered as {fqdn}",
+                      [f"{where}: use my-service.{lab.ns()} (or the full {wanted})"])
 
 
 def _web_hints(lab, pod_name: str) -> list[str]:
@@ -178,25 +177,18 @@ def test_headless_per_pod_names(lab):
         lab.expect(r, True, f"{fqdn} resolves to pod {name}'s IP {pod.ip}", hints=hints)
         answers = [str(a) for a in r.data.get("answers", [])]
         if answers != [pod.ip]:
-            raise CheckFailed(
-                f"{fqdn} resolves to pod {name}'s IP {pod.ip}",
-                f"it resolves to {', '.join(answers) or 'nothing'}",
-                evidence=r.evidence,
-                hints=hints,
-                kubectl=[r.kubectl],
-            )
+            raise _failed(r, f"{fqdn} resolves to pod {name}'s IP {pod.ip}", f"it resolves to {', '.join(answers) or 'nothing'}", hints)
     r = lab.resolve("client", f"web.{domain}")
     lab.expect(r, True, f"web.{domain} resolves to the web pods' IPs", hints=_web_hints(lab, "web-0"))
     want = {pods["web-0"].ip, pods["web-1"].ip}
     pod_ips = {p.ip for p in pods.values()}
     got = [str(a) for a in r.data.get("answers", [])]
     if not want <= set(got) or not set(got) <= pod_ips:
-        raise CheckFailed(
+        raise _failed(
+            r,
             f"web.{domain} answers with the web pods' own IPs ({', '.join(sorted(want))})",
             f"it answers {', '.join(got) or 'nothing'}",
-            evidence=r.evidence,
-            hints=_web_hints(lab, "web-0") or ["a headless Service's name resolves to its ready pods' IPs, not to one virtual IP"],
-            kubectl=[r.kubectl],
+            _web_hints(lab, "web-0") or ["a headless Service's name resolves to its ready pods' IPs, not to one virtual IP"],
         )
 
 
@@ -213,10 +205,9 @@ def test_externalname(lab):
     answers = [_norm(a) for a in r.data.get("answers", [])]
     cname = r.data.get("cname") or (answers[0] if r.data.get("type") == "CNAME" and answers else None)
     if _norm(cname or "") != EXTERNAL_NAME:
-        raise CheckFailed(
+        raise _failed(
+            r,
             f"{name} answers CNAME {EXTERNAL_NAME}",
             f"it answered {r.data.get('type') or r.verdict} {', '.join(answers) or ''}".strip(),
-            evidence=r.evidence,
-            hints=hints + list(r.data.get("hints", [])),
-            kubectl=[r.kubectl],
+            hints + list(r.data.get("hints", [])),
         )
