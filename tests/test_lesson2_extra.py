@@ -120,17 +120,20 @@ def test_the_starter_todos_in_order_complete_the_lesson(tmp_path):
     assert all(t.passed for t in tasks.values()), {t: r.failure for t, r in tasks.items() if not r.passed}
 
 
-def test_a_udp_port_written_without_protocol_is_recognised(tmp_path):
+def _grade_solution_with(folder: Path, old: str, new: str):
+    """Grade the reference solution with `old` replaced by `new` in its services.yaml."""
     solution = STARTER.parent / "solution"
-    services = _replace((solution / "services.yaml").read_text(encoding="utf-8"), "      targetPort: 8081\n      protocol: UDP\n", "      targetPort: 8081\n")
-    tasks = _grade(tmp_path, (solution / "app.yaml").read_text(encoding="utf-8"), services)
+    services = _replace((solution / "services.yaml").read_text(encoding="utf-8"), old, new)
+    return _grade(folder, (solution / "app.yaml").read_text(encoding="utf-8"), services)
+
+
+def test_a_udp_port_written_without_protocol_is_recognised(tmp_path):
+    tasks = _grade_solution_with(tmp_path, "      targetPort: 8081\n      protocol: UDP\n", "      targetPort: 8081\n")
     assert [t for t, r in tasks.items() if not r.passed] == ["test_two_port_service"]
     assert "add  protocol: UDP" in _hints(tasks["test_two_port_service"])
 
 
 def test_a_nodeport_left_to_kubernetes_is_recognised(tmp_path):
-    solution = STARTER.parent / "solution"
-    services = _replace((solution / "services.yaml").read_text(encoding="utf-8"), "      nodePort: 30080\n", "")
-    tasks = _grade(tmp_path, (solution / "app.yaml").read_text(encoding="utf-8"), services)
+    tasks = _grade_solution_with(tmp_path, "      nodePort: 30080\n", "")
     assert [t for t, r in tasks.items() if not r.passed] == ["test_nodeport_service"]
     assert "set nodePort: 30080" in _hints(tasks["test_nodeport_service"])
