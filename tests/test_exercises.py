@@ -5,6 +5,7 @@ Runs each lesson's real checks through the same path as `grade lessonN`, on the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,9 +52,19 @@ MISTAKES = [(lesson, m) for lesson in LESSONS for m in lesson.mistakes()]
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
 def test_at_least_two_alternative_solutions(lesson):
-    if lesson.meta.get("kind") == "debugging":
-        pytest.skip("a break-and-fix lesson is checked per scenario in its own tests")
     assert len(lesson.alternatives()) >= 2
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_every_task_has_three_hints_and_a_readme_entry_in_grading_order(lesson):
+    tasks = [task for task, _ in lesson.tasks()]
+    assert set(lesson.hints) == set(tasks), "lesson.yaml needs one hint ladder per task, and none for a task that does not exist"
+    assert all(len(ladder) == 3 for ladder in lesson.hints.values()), "each hint ladder goes vague, more specific, exact: three hints"
+    readme = (lesson.dir / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Tasks"):]
+    found = [re.search(rf"\b{task}\b", section) for task in tasks]
+    assert all(found), f"README.md's Tasks section does not name {[t for t, m in zip(tasks, found) if not m]}"
+    assert [m.start() for m in found] == sorted(m.start() for m in found), "README.md lists the tasks in another order than grade prints them"
 
 
 @pytest.mark.parametrize("lesson,alt", ALTERNATIVES, ids=[f"{lesson.id}-{a.name}" for lesson, a in ALTERNATIVES])
