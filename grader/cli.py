@@ -167,15 +167,8 @@ def _choose_backend(args: argparse.Namespace, console: Console) -> tuple[str, di
         options["context"] = args.context
     if args.sim:
         return "sim", options
-    try:
-        from grader.backends.live import live_backend_available
-    except ImportError:  # the live backend is optional at import time
-        live_backend_available = None
-    if live_backend_available is None:
-        if args.live:
-            raise UsageError("the live backend is not installed in this checkout")
-        console.print("[dim]Grading on the simulator (no live backend available). For live grading: `grade cluster up`.[/]")
-        return "sim", options
+    from grader.backends.live import live_backend_available
+
     ok, reason = live_backend_available(options.get("context"))
     if ok:
         if not args.live:
@@ -191,16 +184,15 @@ def _grade_one(lesson_id: str, args: argparse.Namespace, console: Console) -> An
     from grader.lessons import ensure_workspace, load_lesson, record_result
     from grader.report import print_report
     from grader.runner import grade_lesson
+    from grader.workshop.learner import learner_for_grading, publish_result
 
     lesson = load_lesson(lesson_id)
+    learner = learner_for_grading(args)  # workshop mode: --learner or .grade/learner.yaml; a bad name stops here
     manifests = [Path(p) for p in (args.manifests or [])] or None
     if not manifests and not args.solution:
         ws, created = ensure_workspace(lesson)
         if created:
             console.print(f"Your files for {lesson.id} are in [bold]{ws}[/] (copied from the starter): edit them, then run `grade {lesson.id}` again.")
-    from grader.workshop.learner import learner_for_grading, publish_result
-
-    learner = learner_for_grading(args)  # workshop mode: --learner or .grade/learner.yaml
     backend, options = _choose_backend(args, console)
     console.print(f"[bold]{lesson.id}: {lesson.title}[/]" + (" (reference solution)" if args.solution else "") + (f" as learner {learner}" if learner else ""))
     report = grade_lesson(
@@ -250,22 +242,15 @@ def _next_lesson(lesson_id: str) -> str:
 
 
 def _break(args: argparse.Namespace, console: Console) -> int:
-    try:
-        from grader import scenarios
-    except ImportError:
-        raise UsageError("break scenarios are not available in this checkout") from None
-    known = {s.id: s for s in scenarios.list_scenarios()}
-    if args.break_scenario not in known:
-        raise UsageError(f"no scenario {args.break_scenario!r}; scenarios: {', '.join(sorted(known))}")
     from grader.lessons import load_lesson
+    from grader.scenarios import break_scenario, get_scenario
 
+    scenario = get_scenario(args.break_scenario)  # ScenarioError (a GradeError) names the known ones
     lesson = load_lesson(args.lesson)
-    scenario = known[args.break_scenario]
-    scenarios.break_scenario(scenario.id, lesson.workspace())
+    break_scenario(scenario.id, lesson.workspace())
     console.print(f"[bold]Scenario {scenario.id}:[/] {scenario.title}")
-    symptom = getattr(scenario, "symptom", None)
-    if symptom:
-        console.print(f"Symptom: {symptom}")
+    if scenario.symptom:
+        console.print(f"Symptom: {scenario.symptom}")
     console.print(f"The broken system is in {lesson.workspace()} (your previous files were backed up). Find the fault, fix it there, then run `grade {lesson.id}`. Stuck? `grade hint {lesson.id} {scenario.id}`.")
     return EXIT_OK
 
@@ -328,10 +313,11 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 def cmd_hint(args: argparse.Namespace) -> int:
     from grader.lessons import load_lesson, next_hint, read_progress
+    from grader.scenarios import active_scenario
 
     lesson = load_lesson(args.lesson)
     task = args.task
-    scenario = _active_scenario(lesson)
+    scenario = active_scenario(lesson.workspace())
     if scenario is not None and task in (None, scenario.id):
         level, text = next_hint(lesson, f"scenario:{scenario.id}", scenario.hints)
         print(f"{lesson.id} scenario {scenario.id}, hint {level} of {len(scenario.hints)}: {text}")
@@ -358,20 +344,9 @@ def cmd_hint(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _active_scenario(lesson: Any) -> Any:
-    """The break scenario deployed in the learner's lesson folder (lesson6), if any."""
-    try:
-        from grader.scenarios import active_scenario
-    except ImportError:
-        return None
-    return active_scenario(lesson.workspace())
-
-
 def cmd_tls_cert(args: argparse.Namespace) -> int:
-    try:
-        from grader.tlsgen import write_tls_secret
-    except ImportError:
-        raise UsageError("the TLS helper is not available in this checkout") from None
+    from grader.tlsgen import write_tls_secret
+
     path = write_tls_secret(args.host, Path(args.out))
     print(f"wrote {path} (a kubernetes.io/tls Secret for {', '.join(args.host)}) and the PEM files beside it")
     return EXIT_OK
@@ -455,18 +430,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-policy", action="store_true", help="model a CNI that does not enforce NetworkPolicy (Flannel)")
     sp.set_defaults(func=cmd_sim_connect)
 
-    try:
-        from grader.cluster.cli import add_cluster_parser
-    except ImportError:
-        pass
-    else:
-        add_cluster_parser(sub)
-    try:
-        from grader.workshop.cli import add_workshop_parser
-    except ImportError:
-        pass
-    else:
-        add_workshop_parser(sub)
+    from grader.cluster.cli import add_cluster_parser
+    from grader.workshop.cli import add_workshop_parser
+
+    add_cluster_parser(sub)
+    add_workshop_parser(sub)
     return p
 
 
