@@ -1,10 +1,11 @@
 """An in-process fake of the Kubernetes API server's HTTP surface, for the live backend's tests.
 
 The real `kubernetes` client talks to it over 127.0.0.1: discovery (/version, /api/v1, /apis),
-server-side apply (PATCH application/apply-patch+yaml), get/list/delete of the stored objects, and
-pod exec over a websocket that speaks the v4.channel.k8s.io protocol: stdout on channel 1, stderr on
-channel 2, and the metav1.Status carrying the exit code on channel 3 (left empty when the scripted
-command "hangs", which is what the API server does when a command outlives the client's timeout).
+server-side apply (PATCH application/apply-patch+yaml), get/list/delete of the stored objects,
+scripted watches (`watch_events`), and pod exec over a websocket that speaks the v4.channel.k8s.io
+protocol: stdout on channel 1, stderr on channel 2, and the metav1.Status carrying the exit code on
+channel 3 (left empty when the scripted command "hangs", which is what the API server does when a
+command outlives the client's timeout).
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ class FakeApiServer:
         self.validate: Callable[[dict[str, Any]], tuple[int, str, str] | None] = lambda obj: None
         # on_apply(obj) mutates the stored object as controllers would (e.g. a kubelet making a pod Ready)
         self.on_apply: Callable[[dict[str, Any]], None] = lambda obj: None
+        # each watch request (a list with ?watch=true) streams the next of these event lists, then ends
+        # as a watch whose timeoutSeconds ran out; with none left it streams no event
+        self.watch_events: list[list[dict[str, Any]]] = []
         self._rv = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -287,6 +291,15 @@ class FakeApiServer:
         kind = kinds[plural]
         if req.method == "PATCH":
             return self._apply(h, req, group, gv, kind, namespace, name)
+        if req.method == "GET" and name is None and dict(req.query).get("watch", "").lower() == "true":
+            events = self.watch_events.pop(0) if self.watch_events else []
+            data = "".join(json.dumps(e) + "\n" for e in events).encode()
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+            return None
         if req.method == "GET" and name is None:
             selector = dict(req.query).get("labelSelector", "")
             items = [o for (g, k, ns, _), o in sorted(self.objects.items(), key=lambda kv: str(kv[0]))

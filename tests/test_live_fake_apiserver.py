@@ -7,10 +7,12 @@ import time
 import pytest
 import yaml
 from kubernetes import client as k8s
+from kubernetes.client.rest import ApiException
 
 from fake_apiserver import ExecScript, FakeApiServer, exit_status
 from grader.backends.live import LiveBackend, ManifestsRefused, live_backend_available
 from grader.kube.client import FIELD_MANAGER, KubeClient
+from grader.kube.readiness import KubePodSource, wait_until_ready
 from grader.kube.safety import CourseContexts
 from grader.probes import Connect, Resolve
 
@@ -63,6 +65,27 @@ def test_exec_that_outlives_the_timeout_has_no_exit_code(api, kube):
 def test_exec_in_a_missing_pod_says_so(kube):
     res = kube.exec("lesson4", "gone", ["true"])
     assert res.returncode is None and res.error == 'exec in lesson4/gone failed: pods "gone" not found'
+
+
+GONE = {"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 410,
+                                     "reason": "Expired", "message": "too old resource version: 1 (205)"}}
+
+
+def test_watch_with_an_expired_resource_version_raises_410(api, kube):
+    api.watch_events = [[GONE]]
+    with pytest.raises(ApiException) as err:
+        list(KubePodSource(kube.core).watch_pods("lesson4", "1", 5))
+    assert err.value.status == 410
+
+
+def test_readiness_relists_after_410_gone_then_watches_from_the_new_list(api, kube):
+    pod = api.get("Pod", "client", "lesson4")
+    pod["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+    ready = {**pod, "status": {**pod["status"], "conditions": [{"type": "Ready", "status": "True"}]}}
+    api.watch_events = [[GONE], [{"type": "MODIFIED", "object": ready}]]
+    assert wait_until_ready(KubePodSource(kube.core), "lesson4", 5) == []
+    pod_calls = [r for r in api.requests if r.path == "/api/v1/namespaces/lesson4/pods"]
+    assert [dict(r.query).get("watch", "list") for r in pod_calls] == ["list", "true", "list", "true"]
 
 
 def test_server_side_apply_uses_field_manager_grade_and_forces_conflicts(api, kube):

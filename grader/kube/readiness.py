@@ -185,9 +185,11 @@ class KubePodSource:
     def watch_pods(self, namespace: str, resource_version: str, timeout_seconds: int) -> Iterator[dict[str, Any]]:
         from kubernetes import watch
 
-        w = watch.Watch()
-        yield from w.stream(self.core.list_namespaced_pod, namespace, resource_version=resource_version,
-                            timeout_seconds=timeout_seconds, deserialize=False)
+        # Deserializing is what makes the client raise ApiException(410) on an expired resourceVersion
+        # (with deserialize=False it fails with KeyError 'raw_object'); we still hand on the raw dict.
+        for event in watch.Watch().stream(self.core.list_namespaced_pod, namespace, resource_version=resource_version,
+                                          timeout_seconds=timeout_seconds):
+            yield {"type": event["type"], "object": event["raw_object"]}
 
 
 def wait_until_ready(
