@@ -123,7 +123,7 @@ def grade_lesson(
     if learner:
         from grader.workshop.learner import node_port_line
 
-        report.notes.append(node_port_line(learner))  # printed above the tasks, kept in --json
+        report.notes.append(node_port_line(learner))  # printed under the lesson's title, kept in --json
     try:
         lab = open_lab(lesson, manifests, backend=backend, solution=solution, enforce_policy=enforce_policy, backend_options=backend_options, learner=learner)
     except SetupError as e:

@@ -93,13 +93,13 @@ def learner_node_ports(learner: str) -> dict[int, int]:
 
 def node_port_line(learner: str) -> str:
     """What a learner is told on every graded run (a note of the lesson's report): which nodePort is really theirs."""
-    from grader.workshop.facts import COURSE_NODE_PORTS
+    from grader.workshop.facts import node_port_map
 
-    mapping = learner_node_ports(learner)
-    pairs = ", ".join(f"{course} -> {mapping[course]}" for course in COURSE_NODE_PORTS)
-    return (f"Workshop learner {learner}: your nodePort is {learner_node_port(learner)}. Write the lesson's nodePort as it "
+    port = learner_node_port(learner)  # reads .grade/learner.yaml: once
+    pairs = ", ".join(f"{course} -> {mine}" for course, mine in node_port_map(port).items())
+    return (f"Workshop learner {learner}: your nodePort is {port}. Write the lesson's nodePort as it "
             f"says; the grader maps it to yours on the shared cluster ({pairs}), so from outside use "
-            f"http://<node address>:{learner_node_port(learner)}/.")
+            f"http://<node address>:{port}/.")
 
 
 def learner_for_grading(args: Any) -> str | None:

@@ -22,9 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.workshop.setup import RESULTS_CONFIGMAP, WORKSHOP_KEY, home_namespace, workshop_labels
-
-RESULTS_LABEL = "netcourse/results"
+from grader.workshop.setup import RESULTS_CONFIGMAP, RESULTS_LABEL, WORKSHOP_KEY, home_namespace, workshop_labels
 
 
 class ResultsError(GradeError, ValueError):

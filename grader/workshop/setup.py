@@ -33,21 +33,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.kube.safety import LESSON_KEY, MANAGED_BY, MANAGED_BY_KEY, MANAGED_BY_VALUE
+from grader.kube.safety import LESSON_KEY, MANAGED_BY, MANAGED_BY_KEY, MANAGED_BY_VALUE, WORKSHOP_KEY
 from grader.workshop.facts import (
     CLUSTER_FACTS_CONFIGMAP,
     KUBECONFIG_EXTENSION,
     NODE_PORT_KEY,
+    POLICY_KEY,
     cluster_facts_data,
     pick_node_address,
     roster_node_ports,
 )
 from grader.workshop.fence import LEARNER_KEY, learner_namespace, validate_learner_name
 
-WORKSHOP_KEY = "netcourse/workshop"
 HOME = "home"
 SERVICE_ACCOUNT = "learner"
 RESULTS_CONFIGMAP = "grade-results"
+RESULTS_LABEL = "netcourse/results"  # "true" on every learner's results ConfigMap: the instructor lists by it
 ISOLATION_POLICY = "workshop-isolation"
 FIELD_MANAGER = "grade-workshop"  # not the grader's "grade": its applies must not drop the workshop's labels
 DEFAULT_WORKSHOP = "workshop"
@@ -231,7 +232,7 @@ def isolation_policy(namespace: str, learner: str, pod_cidrs: Iterable[str], lab
 
 
 def results_configmap(learner: str, labels: Mapping[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(RESULTS_CONFIGMAP, {**labels, "netcourse/results": "true"}, home_namespace(learner)), "data": {}}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(RESULTS_CONFIGMAP, {**labels, RESULTS_LABEL: "true"}, home_namespace(learner)), "data": {}}
 
 
 def cluster_facts_configmap(learner: str, labels: Mapping[str, str], facts: Mapping[str, str]) -> dict[str, Any]:
@@ -464,13 +465,13 @@ def setup_workshop(client: Any, plan: WorkshopPlan, learners: Iterable[str], out
     if on_policy is not None:
         on_policy(policy)
     proven_at = now_iso()
-    verdict = "yes" if policy.ok is True else "no" if policy.ok is False else "unknown"
     address, address_source = find_node_address(client, node_address)
     outcomes = []
     endpoint, ca_data = cluster_endpoint(client, server)
     out_dir.mkdir(parents=True, exist_ok=True)
     for learner in learners:
-        objects = learner_objects(plan, learner, facts_for(policy, ports[learner], proven_at, address, address_source))
+        facts = facts_for(policy, ports[learner], proven_at, address, address_source)
+        objects = learner_objects(plan, learner, facts)
         for obj in objects:
             apply_object(client, obj)
         token = request_token(client, learner, token_seconds)
@@ -479,7 +480,7 @@ def setup_workshop(client: Any, plan: WorkshopPlan, learners: Iterable[str], out
         path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         os.chmod(path, 0o600)
         outcomes.append(SetupOutcome(learner, [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"], len(objects), path,
-                                     ports[learner], verdict, address, address_source))
+                                     ports[learner], facts[POLICY_KEY], address, address_source))
     return outcomes
 
 
