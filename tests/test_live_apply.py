@@ -19,9 +19,7 @@ from grader.manifests import load_text
 OWNED = {"app.kubernetes.io/managed-by": "k8s-netcourse-grader"}
 
 
-@pytest.fixture(autouse=True)
-def private_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("NETCOURSE_STATE_DIR", str(tmp_path / "state"))
+pytestmark = pytest.mark.usefixtures("private_state")  # tests/conftest.py
 
 
 @pytest.fixture

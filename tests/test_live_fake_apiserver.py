@@ -17,9 +17,7 @@ from grader.kube.safety import CourseContexts
 from grader.probes import Connect, Resolve
 
 
-@pytest.fixture(autouse=True)
-def private_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("NETCOURSE_STATE_DIR", str(tmp_path / "state"))
+pytestmark = pytest.mark.usefixtures("private_state")  # tests/conftest.py
 
 
 @pytest.fixture

@@ -19,9 +19,7 @@ from grader.workshop.facts import CLUSTER_FACTS_CONFIGMAP, cluster_facts_data
 FACTS = f"ConfigMap alice-home/{CLUSTER_FACTS_CONFIGMAP}"
 
 
-@pytest.fixture(autouse=True)
-def private_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("NETCOURSE_STATE_DIR", str(tmp_path / "state"))
+pytestmark = pytest.mark.usefixtures("private_state")  # tests/conftest.py
 
 
 def node(name: str, ready: bool = True, **addresses: str) -> dict[str, Any]:

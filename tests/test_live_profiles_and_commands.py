@@ -38,9 +38,7 @@ class Args:
         self.__dict__.update(kw)
 
 
-@pytest.fixture(autouse=True)
-def private_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("NETCOURSE_STATE_DIR", str(tmp_path / "state"))
+pytestmark = pytest.mark.usefixtures("private_state")  # tests/conftest.py
 
 
 def test_default_profile_pins_the_node_image_on_every_node_and_keeps_host_search_domains_out():

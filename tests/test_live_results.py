@@ -31,9 +31,7 @@ from grader.kube.lookup import (
 from grader.probes import Connect, Http, Resolve
 
 
-@pytest.fixture(autouse=True)
-def private_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("NETCOURSE_STATE_DIR", str(tmp_path / "state"))
+pytestmark = pytest.mark.usefixtures("private_state")  # tests/conftest.py
 
 
 def pod(ns, name, ip, labels, node="course-worker", owner=None):
