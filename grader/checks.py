@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from grader.errors import GradeError
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -100,15 +100,5 @@ class LessonReport:
             "passed": self.passed,
             "setup_error": self.setup_error,
             "notes": self.notes,
-            "tasks": [
-                {
-                    "id": t.id,
-                    "title": t.title,
-                    "passed": t.passed,
-                    "failure": t.failure,
-                    "duration_s": round(t.duration_s, 3),
-                    "skipped": t.skipped,
-                }
-                for t in self.tasks
-            ],
+            "tasks": [{**asdict(t), "duration_s": round(t.duration_s, 3)} for t in self.tasks],
         }

@@ -43,7 +43,7 @@ class TaskCollector:
             elif isinstance(exc, CheckFailed):
                 task.passed, task.failure = False, exc.as_dict()
             elif isinstance(exc, AssertionError):
-                task.passed, task.failure = False, {"expected": "the check's assertion holds", "observed": str(exc) or "assertion failed", "evidence": [], "hints": [], "kubectl": [], "table": None}
+                task.passed, task.failure = False, CheckFailed("the check's assertion holds", str(exc) or "assertion failed").as_dict()
             else:
                 import traceback
 
