@@ -245,8 +245,10 @@ def _break(args: argparse.Namespace, console: Console) -> int:
     from grader.lessons import load_lesson
     from grader.scenarios import break_scenario, get_scenario
 
-    scenario = get_scenario(args.break_scenario)  # ScenarioError (a GradeError) names the known ones
     lesson = load_lesson(args.lesson)
+    if not (lesson.dir / "scenarios").is_dir():
+        raise UsageError(f"{lesson.id} has no break scenarios: --break is for the debugging lesson (grade lesson6 --break SCENARIO)")
+    scenario = get_scenario(args.break_scenario)  # ScenarioError (a GradeError) names the known ones
     break_scenario(scenario.id, lesson.workspace())
     console.print(f"[bold]Scenario {scenario.id}:[/] {scenario.title}")
     if scenario.symptom:

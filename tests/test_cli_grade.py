@@ -181,3 +181,9 @@ def test_two_resets_within_a_second_keep_both_backups(tmp_path, monkeypatch, cap
         assert main(["reset", "lesson2", "--yes"]) == 0
     backups = sorted((tmp_path / "work" / ".backup").iterdir())
     assert sorted((b / "mine.yaml").read_text() for b in backups) == ["# first edit\n", "# second edit\n"]
+
+
+def test_break_is_refused_for_a_lesson_without_scenarios_and_touches_nothing(home):
+    p = grade(home, "lesson2", "--break", "no-endpoints")
+    assert p.returncode == 2 and "--break is for the debugging lesson" in p.stderr
+    assert not (home / "work" / "lesson2").exists()
