@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import http.server
 import ssl
@@ -169,22 +170,34 @@ class _Echo(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def servers(tmp_path):
-    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    tls = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    cert, key = _self_signed(tmp_path, "shop.example.test", ["shop.example.test", "www.shop.example.test"])
+@contextlib.contextmanager
+def plain_and_tls_servers(tmp_path, handler, cn, sans, sni_callback=None):
+    """Two local HTTP servers running `handler`, one plain and one TLS with a self-signed certificate for
+    `cn`/`sans`; yields (plain port, TLS port)."""
+    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    tls = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    cert, key = _self_signed(tmp_path, cn, sans)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
-    seen_sni = []
-    ctx.sni_callback = lambda sock, name, c: seen_sni.append(name)
+    if sni_callback is not None:
+        ctx.sni_callback = sni_callback
     tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
     for s in (plain, tls):
         threading.Thread(target=s.serve_forever, daemon=True).start()
-    yield plain.server_address[1], tls.server_address[1], seen_sni
-    for s in (plain, tls):
-        s.shutdown()
-        s.server_close()
+    try:
+        yield plain.server_address[1], tls.server_address[1]
+    finally:
+        for s in (plain, tls):
+            s.shutdown()
+            s.server_close()
+
+
+@pytest.fixture
+def servers(tmp_path):
+    seen_sni = []
+    with plain_and_tls_servers(tmp_path, _Echo, "shop.example.test", ["shop.example.test", "www.shop.example.test"],
+                               sni_callback=lambda sock, name, c: seen_sni.append(name)) as (plain_port, tls_port):
+        yield plain_port, tls_port, seen_sni
 
 
 def test_http_from_outside_sends_the_host_header(servers):

@@ -9,8 +9,6 @@ server that behaves like agnhost netexec --http-override=/hostname behind an ing
 from __future__ import annotations
 
 import http.server
-import ssl
-import threading
 
 import pytest
 from kubernetes import client as k8s
@@ -295,20 +293,10 @@ class _Controller(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def controller(tmp_path):
-    from test_live_probes import _self_signed
+    from test_live_probes import plain_and_tls_servers
 
-    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Controller)
-    tls = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Controller)
-    cert, key = _self_signed(tmp_path, "myapp.example.com", ["myapp.example.com"])
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
-    for s in (plain, tls):
-        threading.Thread(target=s.serve_forever, daemon=True).start()
-    yield plain.server_address[1], tls.server_address[1]
-    for s in (plain, tls):
-        s.shutdown()
-        s.server_close()
+    with plain_and_tls_servers(tmp_path, _Controller, "myapp.example.com", ["myapp.example.com"]) as ports:
+        yield ports
 
 
 @pytest.fixture
