@@ -172,7 +172,7 @@ def test_blocked_result_is_confirmed_and_carries_the_kubectl_command(api, kube):
     api.exec_handler = lambda ns, pod, cmd: ExecScript(stderr="TIMEOUT\n", status=exit_status(1))
     t = FakeTime()
     backend = LiveBackend(kube, "lesson4", sleep=t.sleep, clock=t.clock, policy_enforced=True)
-    (result,) = backend.run_expecting([Connect("lesson4/client", "10.96.12.3", 80)], [False])
+    (result,) = backend.run([Connect("lesson4/client", "10.96.12.3", 80)], expect=[False])
     assert (result.ok, result.verdict, result.data["class"], result.data["attempts"]) == (False, "blocked", "TIMEOUT", 2)
     assert result.kubectl == ("kubectl --context kind-course exec -n lesson4 client -- "
                               "/agnhost connect 10.96.12.3:80 --timeout=1s --protocol=tcp")

@@ -296,10 +296,6 @@ class LiveBackend:
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
             return list(pool.map(self._run_one, probes, expectations))
 
-    def run_expecting(self, probes: list[Probe], expected: list[bool | None]) -> list[Result]:
-        """`run` with one expectation per probe."""
-        return self.run(probes, expect=expected)
-
     def _run_one(self, probe: Probe, expected: bool | None) -> Result:
         if isinstance(probe, Connect):
             result = self._connect_with_retries(probe, expected)
