@@ -12,7 +12,6 @@ shown by JupyterLab >= 4.1 (MIME type text/vnd.mermaid, or a ```mermaid block in
 from __future__ import annotations
 
 import html
-import ipaddress
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 
 from grader.checks import SetupError
 from grader.lab import Lab, Reachability, live_available
+from grader.model.names import is_ip
 from grader.probes import ClientIP, Connect, Http, Resolve, Result
 
 BACKEND_ENV = "GRADE_BACKEND"
@@ -391,12 +391,7 @@ def _connect_path(result: Result, lab: Lab) -> Diagram:
         prev = node_id
 
     ip = probe.host
-    try:
-        ipaddress.ip_address(ip)
-        is_ip = True
-    except ValueError:
-        is_ip = False
-    if not is_ip and src is not None:
+    if not is_ip(ip) and src is not None:
         lk = connect_model.lookup(world, src, probe.host)
         a = lk.answer
         if not lk.reachable:

@@ -8,27 +8,19 @@ tested on realistic API objects without a cluster.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from grader.model.dns import query_names
 from grader.model.objects import CLUSTER_DOMAIN
 from grader.model.selectors import matches_map
+from grader.model.names import is_ip  # noqa: F401 - re-exported for the live backend
 
 
 def key_of(obj: Mapping[str, Any]) -> str:
     """"ns/name" of a namespaced API object."""
     meta = obj.get("metadata") or {}
     return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-
-
-def is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return False
 
 
 def service_name_in_fqdn(fqdn: str, domain: str = CLUSTER_DOMAIN) -> tuple[str, str] | None:

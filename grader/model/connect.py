@@ -12,10 +12,10 @@ sees it), and the trace lists the others.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 
 from grader.model import dns, policy, services
+from grader.model.names import is_ip
 from grader.model.listeners import find_listener, pod_listeners
 from grader.model.objects import Pod, Service, ServicePort, World
 
@@ -92,14 +92,6 @@ def lookup(world: World, src: Pod, name: str) -> Lookup:
     return Lookup(answer, True, trace, hints)
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        return False
-
-
 def _pod_by_ip(world: World, ip: str) -> Pod | None:
     for p in world.pods:
         if p.ip == ip and not p.host_network:
@@ -130,7 +122,7 @@ def connect(
     hints: list[str] = []
     who = src.key if src else (src_ip or "outside")
     ip = host
-    if not _is_ip(host):
+    if not is_ip(host):
         if src is None:
             return Connection("dns-failure", [f"{host}: cluster DNS names resolve only inside pods"])
         lk = lookup(world, src, host)
