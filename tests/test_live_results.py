@@ -348,3 +348,23 @@ def test_no_ingress_address_is_an_error_with_the_simulators_keys(api):
     (r,) = b.run([Http("ingress", "myapp.example.com")])
     assert (r.ok, r.data["status"], r.data["service"], r.data["cert_sans"]) == (False, None, None, [])
     assert "has an address yet" in r.evidence[0]
+
+
+def test_a_read_the_account_may_not_make_is_a_failed_probe_not_a_traceback():
+    from kubernetes.client.exceptions import ApiException
+
+    from grader.probes import Http
+
+    class ForbiddenClient:
+        context = "kind-course"
+
+        def get(self, *args, **kwargs):
+            raise ApiException(status=403, reason="Forbidden")
+
+        list = get
+
+    b = LiveBackend(ForbiddenClient(), "lesson2", ["alice-lesson2"], policy_enforced=True)
+    (r,) = b.run([Http("loadbalancer:bob-lesson2/my-lb", "example.test", "/")])
+    assert not r.ok and r.verdict == "error"
+    assert "refused a read" in r.evidence[0] and "403" in r.evidence[0]
+    assert r.kubectl.startswith("curl")

@@ -19,8 +19,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
+
 from grader.checks import SetupError
-from grader.kube.client import KubeClient, KubeError, context_server, context_servers, kubeconfig_paths
+from grader.kube.client import KubeClient, KubeError, api_reason, context_server, context_servers, kubeconfig_paths
 from grader.kube.lookup import (
     choose_service,
     ingress_backends,
@@ -60,7 +62,7 @@ from grader.live_probes import (
     resolve_command,
 )
 from grader.model.objects import CLUSTER_DOMAIN, ContainerPort, Pod
-from grader.probes import ClientIP, Connect, Http, Probe, Resolve, Result
+from grader.probes import ClientIP, Connect, Http, Probe, Resolve, Result, kubectl_for
 
 POLICY_PROOF_LESSON = "policy-proof"  # netcourse/lesson label of the proof's scratch namespace
 RETRY_FOR_SECONDS = 10.0
@@ -297,16 +299,21 @@ class LiveBackend:
             return list(pool.map(self._run_one, probes, expectations))
 
     def _run_one(self, probe: Probe, expected: bool | None) -> Result:
-        if isinstance(probe, Connect):
-            result = self._connect_with_retries(probe, expected)
-        elif isinstance(probe, Resolve):
-            result = self._resolve(probe)
-        elif isinstance(probe, ClientIP):
-            result = self._clientip(probe)
-        elif isinstance(probe, Http):
-            result = self._http(probe)
-        else:
-            raise TypeError(f"unknown probe {probe!r}")
+        try:
+            if isinstance(probe, Connect):
+                result = self._connect_with_retries(probe, expected)
+            elif isinstance(probe, Resolve):
+                result = self._resolve(probe)
+            elif isinstance(probe, ClientIP):
+                result = self._clientip(probe)
+            elif isinstance(probe, Http):
+                result = self._http(probe)
+            else:
+                raise TypeError(f"unknown probe {probe!r}")
+        except (ApiException, KubeError) as exc:  # e.g. 403 for a workshop account: a result, not a traceback
+            why = f"the API server refused a read this probe needs: {api_reason(exc) if isinstance(exc, ApiException) else exc}"
+            return Result(probe, False, "error", [why, "check your kube context and permissions: `kubectl auth can-i --list`"],
+                          kubectl_for(probe), {})
         if not result.ok and self.readiness_problems:
             result.evidence += ["not ready when probed:"] + [f"  {p}" for p in self.readiness_problems]
         return result
@@ -475,7 +482,7 @@ class LiveBackend:
     def _http(self, probe: Http) -> Result:
         address, port, why = self._entry_point(probe)
         if address is None:
-            return Result(probe, False, "error", [why], "", {"status": None, "service": None, "endpoint": None,
+            return Result(probe, False, "error", [why], kubectl_for(probe), {"status": None, "service": None, "endpoint": None,
                                                              "ingress": None, "cert_sans": []})
         host, hport = (address, port)
         if self.runner is not None and probe.via != "nodeport":
