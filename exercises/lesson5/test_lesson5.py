@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grader.checks import CheckFailed
+from grader.model.names import wildcard_match
 
 HOST = "myapp.example.com"
 
@@ -243,11 +244,7 @@ def _secret_hints(lab) -> list[str]:
 
 
 def _san_matches(san: str, host: str) -> bool:
-    san, host = san.lower().rstrip("."), host.lower().rstrip(".")
-    if san.startswith("*."):
-        head, _, rest = host.partition(".")
-        return bool(head) and rest == san[2:]
-    return san == host
+    return wildcard_match(san, host)
 
 
 def _backend_ref_ok(lab, ref: dict, ns: str) -> bool:

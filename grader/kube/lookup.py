@@ -14,7 +14,7 @@ from typing import Any
 from grader.model.dns import query_names
 from grader.model.objects import CLUSTER_DOMAIN
 from grader.model.selectors import matches_map
-from grader.model.names import is_ip  # noqa: F401 - re-exported for the live backend
+from grader.model.names import is_ip, wildcard_match  # is_ip: re-exported for the live backend
 
 
 def key_of(obj: Mapping[str, Any]) -> str:
@@ -168,8 +168,4 @@ def ingress_for(ingresses: Iterable[Mapping[str, Any]], service: str | None, hos
 
 def rule_host_matches(rule_host: str, host: str) -> bool:
     """Ingress host matching: exact (case-insensitive), or `*.foo.com` matching exactly one more label."""
-    rule_host, host = rule_host.lower(), host.lower()
-    if rule_host.startswith("*."):
-        head, _, rest = host.partition(".")
-        return bool(head) and rest == rule_host[2:]
-    return rule_host == host
+    return wildcard_match(rule_host, host)

@@ -42,6 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.model.names import wildcard_match
 from grader.model.objects import Raw, World
 from grader.model.services import endpoint_diagnosis, get_service, ready_endpoints
 
@@ -127,14 +128,9 @@ def host_match(rule_host: str | None, host: str) -> tuple[int, int] | None:
     if not rule_host:
         return (0, 0)
     rule = rule_host.lower().rstrip(".")
-    if rule.startswith("*."):
-        suffix = rule[1:]  # ".foo.com"
-        if host.endswith(suffix):
-            label = host[: -len(suffix)]
-            if label and "." not in label:
-                return (1, len(rule))
+    if not wildcard_match(rule, host):
         return None
-    return (2, len(rule)) if rule == host else None
+    return (1, len(rule)) if rule.startswith("*.") else (2, len(rule))
 
 
 def _wildcard_deviation(rule_host: str | None, host: str) -> bool:

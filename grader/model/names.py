@@ -21,3 +21,13 @@ def is_ip(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def wildcard_match(pattern: str, host: str) -> bool:
+    """A host name against an Ingress rule host or a certificate SAN: equal (case-insensitive, a
+    trailing dot ignored), or `*.foo.com` covering exactly one more label (not foo.com, not a.b.foo.com)."""
+    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
+    if pattern.startswith("*."):
+        head, _, rest = host.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return pattern == host
