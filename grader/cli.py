@@ -175,7 +175,7 @@ def _choose_backend(args: argparse.Namespace, console: Console) -> tuple[str, di
             console.print("[dim]Grading live on the course cluster (use --sim for the simulator).[/]")
         return "live", options
     if args.live:
-        raise UsageError(f"--live: the course cluster is not reachable: {reason}. Start it with `grade cluster up`.")
+        raise UsageError(f"--live: the course cluster is not reachable: {reason}")
     console.print(f"[dim]Grading on the simulator: {reason}. For live grading with real packets: `grade cluster up`, then grade again.[/]")
     return "sim", options
 
@@ -189,11 +189,11 @@ def _grade_one(lesson_id: str, args: argparse.Namespace, console: Console) -> An
     lesson = load_lesson(lesson_id)
     learner = learner_for_grading(args)  # workshop mode: --learner or .grade/learner.yaml; a bad name stops here
     manifests = [Path(p) for p in (args.manifests or [])] or None
+    backend, options = _choose_backend(args, console)  # --live without a cluster stops before any file is made
     if not manifests and not args.solution:
         ws, created = ensure_workspace(lesson)
         if created:
             console.print(f"Your files for {lesson.id} are in [bold]{ws}[/] (copied from the starter): edit them, then run `grade {lesson.id}` again.")
-    backend, options = _choose_backend(args, console)
     console.print(f"[bold]{lesson.id}: {lesson.title}[/]" + (" (reference solution)" if args.solution else "") + (f" as learner {learner}" if learner else ""))
     report = grade_lesson(
         lesson,

@@ -187,3 +187,10 @@ def test_break_is_refused_for_a_lesson_without_scenarios_and_touches_nothing(hom
     p = grade(home, "lesson2", "--break", "no-endpoints")
     assert p.returncode == 2 and "--break is for the debugging lesson" in p.stderr
     assert not (home / "work" / "lesson2").exists()
+
+
+def test_live_without_a_cluster_is_a_usage_error_that_creates_nothing(home):
+    p = grade(home, "lesson4", "--live")
+    assert p.returncode == 2 and "--live: the course cluster is not reachable" in p.stderr
+    assert "grade cluster up" in p.stderr and "Traceback" not in p.stderr
+    assert not (home / "work").exists()
