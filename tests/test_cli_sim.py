@@ -110,3 +110,22 @@ def test_unknown_pod_in_default_namespace_suggests_namespace(tmp_path):
     f.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: client}\nspec:\n  containers: [{name: c, image: x}]\n")
     p = grade("sim", "connect", str(f), "--from", "lesson2/client", "--to", "x:80", check=False)
     assert p.returncode == 2 and "--namespace lesson2" in p.stderr
+
+
+def test_matrix_text_has_a_column_only_for_destinations_with_that_port():
+    out = grade("sim", "matrix", EXAMPLE).stdout
+    block = out.split("TCP/5432", 1)[1].split("\n\n", 1)[0]
+    header = block.splitlines()[1].split("\t")
+    assert header == ["-", "shop/db"]
+
+
+def test_matrix_piped_into_head_exits_quietly(tmp_path):
+    big = tmp_path / "big.yaml"  # ~300 x 300 cells: more than a pipe buffer, so head closes it mid-write
+    big.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 300\n"
+        "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
+        "    spec:\n      containers: [{name: w, image: x, ports: [{containerPort: 80}]}]\n"
+    )
+    p = subprocess.run(f"{sys.executable} -m grader.cli sim matrix {big} | head -1", shell=True, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert p.stdout.startswith("TCP/80")
+    assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr

@@ -820,7 +820,8 @@ def matrix(world: World, pods: list[Pod] | None = None) -> list[MatrixCell]:
 def format_matrix(cells: list[MatrixCell], port: int, protocol: str = "TCP") -> str:
     """The upstream e2e truth table for one port: rows = from, columns = to, `.` allowed, `X` blocked.
 
-    A destination that does not declare that port has no cell; its column shows ` `.
+    Columns are the destinations that declare this port (others have no cell for it, so a column of
+    blanks would only be noise); a missing cell inside the table shows ` `.
     """
     protocol = protocol.upper()
     sources: dict[str, None] = {}
@@ -828,8 +829,8 @@ def format_matrix(cells: list[MatrixCell], port: int, protocol: str = "TCP") -> 
     value: dict[tuple[str, str], bool] = {}
     for c in cells:
         sources.setdefault(c.src, None)
-        dests.setdefault(c.dst, None)
         if c.port == port and c.protocol == protocol:
+            dests.setdefault(c.dst, None)
             value[c.src, c.dst] = c.allowed
     dest_list = list(dests)
     lines = [f"{protocol}/{port}  (rows: from, columns: to; . allowed, X blocked)"]
