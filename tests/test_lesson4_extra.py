@@ -22,7 +22,7 @@ def _checks():
 def test_readme_prints_every_expected_table_of_the_checks():
     mod = _checks()
     readme = re.sub(r"\s+", " ", (LESSON / "README.md").read_text())
-    tables = [mod.ALLOW_SPECIFIC_TRAFFIC, mod.DEFAULT_DENY_INGRESS, mod.EGRESS_CLIENT, mod.FROM_MONITORING,
+    tables = [mod.ALLOW_SPECIFIC_TRAFFIC, mod.DEFAULT_DENY_INGRESS, mod.EGRESS_CLIENT, *mod.EGRESS_DNS_ELSEWHERE.values(), mod.FROM_MONITORING,
               mod.AND_PEER, mod.OR_PEERS, mod.IPBLOCK_EXCEPT, *mod.PORT_RANGE.values()]
     for t in tables:
         assert re.sub(r"\s+", " ", t.strip()) in readme
@@ -54,3 +54,33 @@ def report_tasks():
     from grader.lessons import load_lesson
 
     return load_lesson("lesson4").tasks()
+
+
+def test_fake_dns_really_listens_on_53_so_blocked_means_a_policy():
+    """Without policies egress-client reaches fake-dns on UDP and TCP 53: its X in the DNS table is a policy's doing."""
+    from grader.lab import Lab
+
+    lab = Lab.open([LESSON / "fixtures"], namespace="lesson4")
+    for protocol in ("UDP", "TCP"):
+        table = lab.reachability(["egress-client"], ["lesson4-other/fake-dns"], 53, True, protocol=protocol)
+        assert not table.differences(), table.render()
+        assert table.results[("lesson4/egress-client", "lesson4-other/fake-dns")].verdict == "allowed"
+
+
+def test_udp_53_to_anywhere_fails_the_dns_task_naming_both_problems(tmp_path):
+    """The answer a new user wrote: `- ports: [{protocol: UDP, port: 53}]`, no `to:`, no TCP 53."""
+    work = tmp_path / "work"
+    shutil.copytree(LESSON / "solution", work)
+    (work / "egress-client.yaml").write_text(
+        (work / "egress-client.yaml").read_text().replace(
+            "  - to:\n    - namespaceSelector:\n        matchLabels:\n          kubernetes.io/metadata.name: kube-system\n"
+            "      podSelector:\n        matchLabels:\n          k8s-app: kube-dns\n    ports:\n"
+            "    - protocol: UDP\n      port: 53\n    - protocol: TCP\n      port: 53\n",
+            "  - ports:\n    - protocol: UDP\n      port: 53\n",
+        )
+    )
+    report = grade_lesson("lesson4", [work], backend="sim")
+    assert report.failed_ids() == ["test_default_deny_egress_keeps_dns"]
+    hints = " ".join(next(t.failure for t in report.tasks if not t.passed)["hints"])
+    assert "allow UDP 53 but not TCP 53" in hints
+    assert "restrict the rule to namespace kube-system, pods k8s-app: kube-dns" in hints

@@ -30,6 +30,17 @@ EGRESS_CLIENT = """
     egress-client   .                   X
 """
 
+EGRESS_DNS_ELSEWHERE = {  # protocol -> table, port 53: fake-dns listens on 53 but is not kube-dns
+    "UDP": """
+                    lesson4-other/fake-dns
+    egress-client   X
+""",
+    "TCP": """
+                    lesson4-other/fake-dns
+    egress-client   X
+""",
+}
+
 FROM_MONITORING = """
                             metrics
     monitoring/prometheus   .
@@ -47,12 +58,13 @@ AND_PEER = """
 """
 
 OR_PEERS = """
-                            reports
-    monitoring/prometheus   .
-    monitoring/grafana      .
-    local-prometheus        .
-    untrusted               X
-    lesson4-other/other     X
+                               reports
+    monitoring/prometheus      .
+    monitoring/grafana         .
+    local-prometheus           .
+    untrusted                  X
+    lesson4-other/other        X
+    lesson4-other/prometheus   X
 """
 
 IPBLOCK_EXCEPT = """
@@ -86,13 +98,21 @@ PORT_RANGE = {  # port -> table
 
 def test_allow_specific_traffic(lab):
     """Only pods labelled app: trusted-app in lesson4 reach the pod labelled app: my-app on TCP 8080 (policy allow-specific-traffic)."""
-    _check_table(lab, ALLOW_SPECIFIC_TRAFFIC, 8080, "only app=trusted-app pods of lesson4 reach my-app", target_labels={"app": "my-app"})
+    _check_table(lab, ALLOW_SPECIFIC_TRAFFIC, 8080, "only app=trusted-app pods of lesson4 reach my-app", target_labels={"app": "my-app"},
+                 peer_namespace=None)
 
 
 def test_default_deny_ingress(lab):
     """Namespace lesson4 denies all ingress by default: no pod reaches db or cache, which no other policy opens."""
     hints = []
     if not any(_is_default_deny_ingress(p) for p in _policies(lab, lab.ns())):
+        for pol in _policies(lab, lab.ns()):
+            sel = pol.spec.get("podSelector")
+            if sel and "Ingress" in policy_types(pol) and not pol.spec.get("ingress"):
+                hints.append(
+                    f"NetworkPolicy {pol.key} selects only {describe(sel)}: use `podSelector: {{}}` to select every pod "
+                    "of the namespace"
+                )
         hints.append(
             "a namespace-wide default deny is one NetworkPolicy with `podSelector: {}` (every pod of the namespace), "
             "`policyTypes: [Ingress]` and no ingress rules"
@@ -101,24 +121,26 @@ def test_default_deny_ingress(lab):
 
 
 def test_default_deny_egress_keeps_dns(lab):
-    """egress-client may send only DNS (to kube-dns) and TCP 8080 to lesson4-other/web: it resolves names, connects to web, and nothing else."""
+    """egress-client may send only DNS (UDP and TCP 53 to the kube-dns pods) and TCP 8080 to lesson4-other/web: it resolves names, connects to web, and nothing else."""
     other = lab.ns("lesson4-other")
     egress_hints = _egress_hints(lab, {"app": "egress-client"})
+    dns_rule_hint = (
+        "allow egress to the kube-dns pods: namespaceSelector kubernetes.io/metadata.name: kube-system with "
+        "podSelector k8s-app: kube-dns, on port 53 for both UDP and TCP"
+    )
     name = f"web.{other}.svc.cluster.local"
     r = lab.resolve("egress-client", name)
-    lab.expect(
-        r,
-        True,
-        f"egress-client resolves {name} (DNS must keep working under the egress policy)",
-        hints=egress_hints
-        + [
-            "allow egress to the kube-dns pods: namespaceSelector kubernetes.io/metadata.name: kube-system with "
-            "podSelector k8s-app: kube-dns, on port 53 for both UDP and TCP"
-        ],
-    )
+    lab.expect(r, True, f"egress-client resolves {name} (DNS must keep working under the egress policy)", hints=egress_hints + [dns_rule_hint])
+    # DNS falls back to TCP for answers too big for UDP: a real TCP connection to CoreDNS through its Service.
+    kube_dns = f"kube-dns.{lab.ns('kube-system')}.svc.cluster.local"
+    r = lab.connect("egress-client", kube_dns, 53, "TCP")
+    lab.expect(r, True, f"egress-client connects to {kube_dns} on TCP 53 (DNS over TCP)", hints=egress_hints + _dns_tcp_hints(lab) + _dns_anywhere_hints(lab) + [dns_rule_hint])
     r = lab.connect("egress-client", f"web.{other}", 8080)
     lab.expect(r, True, f"egress-client connects to the Service web.{other} on 8080", hints=egress_hints)
     _check_table(lab, EGRESS_CLIENT, 8080, "egress-client reaches lesson4-other/web and nothing else", hints=egress_hints)
+    for protocol, table in EGRESS_DNS_ELSEWHERE.items():
+        _check_table(lab, table, 53, f"egress-client sends port 53 ({protocol}) to kube-dns only, not to another server on 53",
+                     hints=egress_hints + _dns_anywhere_hints(lab), protocol=protocol)
 
 
 def test_allow_from_monitoring(lab):
@@ -145,12 +167,13 @@ def test_or_peers(lab):
     """Pods of the monitoring namespace, OR pods labelled app: prometheus in lesson4, reach reports on 8080 (two peers)."""
     hints = []
     for pol, p in _ingress_peers(lab, {"app": "reports"}):
-        if "namespaceSelector" in p and "podSelector" in p:
+        if p.get("namespaceSelector") and "podSelector" in p:  # `namespaceSelector: {}` has its own hint (_peer_hints)
             hints.append(
                 f"NetworkPolicy {pol.key} has one `from:` item with both namespaceSelector and podSelector: "
                 "that is AND (prometheus pods of monitoring only). Use two items (two dashes) for OR"
             )
-    _check_table(lab, OR_PEERS, 8080, "monitoring, or lesson4's prometheus, reaches reports", hints=hints, target_labels={"app": "reports"})
+    _check_table(lab, OR_PEERS, 8080, "monitoring, or lesson4's prometheus, reaches reports", hints=hints, target_labels={"app": "reports"},
+                 pod_peers_own_namespace=True)
 
 
 def test_ipblock_except(lab):
@@ -179,7 +202,8 @@ def test_port_range(lab):
             if port.get("endPort") is not None and port.get("endPort") != 9002:
                 hints.append(f"NetworkPolicy {pol.key}: endPort is inclusive; 9000 to 9002 is `port: 9000, endPort: 9002`")
     for port, table in PORT_RANGE.items():
-        _check_table(lab, table, port, f"lesson4 pods reach range-server on {port}" if port <= 9002 else "port 9003 stays closed", hints=hints, target_labels={"app": "range-server"})
+        _check_table(lab, table, port, f"lesson4 pods reach range-server on {port}" if port <= 9002 else "port 9003 stays closed", hints=hints, target_labels={"app": "range-server"},
+                     peer_namespace=None)
 
 
 # -------------------------------------------------------------------------------------- helpers
@@ -199,14 +223,20 @@ def _parse_table(text: str) -> tuple[list[str], list[str], dict[tuple[str, str],
     return sources, targets, expected
 
 
-def _check_table(lab, text: str, port: int, what: str, *, hints=(), target_labels: dict[str, str] | None = None) -> None:
+def _check_table(lab, text: str, port: int, what: str, *, hints=(), target_labels: dict[str, str] | None = None,
+                 protocol: str = "TCP", peer_namespace: str | None = "monitoring", pod_peers_own_namespace: bool = False) -> None:
+    """Probe the table; on a difference fail with it, plus the recognised mistakes of the target's policies.
+
+    `peer_namespace`: the namespace the task's namespaceSelector should match (None: the task's peers are
+    pods of the policy's own namespace); `pod_peers_own_namespace`: a peer with a podSelector means pods of
+    the own namespace even when another peer selects a namespace (the OR task)."""
     sources, targets, expected = _parse_table(text)
-    table = lab.reachability(sources, targets, port, expected)
+    table = lab.reachability(sources, targets, port, expected, protocol=protocol)
     if not table.differences():
         return
     extra = list(hints)
     if target_labels:
-        extra += _peer_hints(lab, target_labels)
+        extra += _peer_hints(lab, target_labels, peer_namespace=peer_namespace, pod_peers_own_namespace=pod_peers_own_namespace)
     lab.expect_table(table, what, hints=extra)
 
 
@@ -235,8 +265,8 @@ def _is_default_deny_ingress(pol) -> bool:
     return spec.get("podSelector") in ({}, None) and "Ingress" in policy_types(pol) and not spec.get("ingress")
 
 
-def _peer_hints(lab, pod_labels: dict[str, str]) -> list[str]:
-    """Recognised mistakes in the peers of the policies that select the target pod."""
+def _peer_hints(lab, pod_labels: dict[str, str], *, peer_namespace: str | None, pod_peers_own_namespace: bool) -> list[str]:
+    """Recognised mistakes in the peers of the policies that select the target pod (see _check_table)."""
     hints: list[str] = []
     if not _selecting(lab, pod_labels):
         hints.append(
@@ -247,10 +277,14 @@ def _peer_hints(lab, pod_labels: dict[str, str]) -> list[str]:
     for pol, peer in _ingress_peers(lab, pod_labels):
         nsel = peer.get("namespaceSelector")
         if nsel == {} or (nsel is not None and not nsel.get("matchLabels") and not nsel.get("matchExpressions")):
-            hints.append(
-                f"NetworkPolicy {pol.key}: `namespaceSelector: {{}}` selects EVERY namespace; match the namespace's "
-                "label instead, e.g. kubernetes.io/metadata.name: monitoring"
-            )
+            own = peer_namespace is None or (pod_peers_own_namespace and peer.get("podSelector") is not None)
+            if own:
+                fix = (f"remove the namespaceSelector: a podSelector alone means the policy's own namespace ({pol.namespace})"
+                       if peer.get("podSelector") is not None else
+                       f"remove the namespaceSelector and use a podSelector: it means pods of the policy's own namespace ({pol.namespace})")
+            else:
+                fix = f"match the namespace's label instead: kubernetes.io/metadata.name: {lab.ns(peer_namespace)}"
+            hints.append(f"NetworkPolicy {pol.key}: `namespaceSelector: {{}}` selects EVERY namespace; {fix}")
         elif nsel is not None and not any(matches(nsel, world.namespace_labels(n)) for n in _all_namespaces(lab)):
             hints.append(
                 f"NetworkPolicy {pol.key}: namespaceSelector {describe(nsel)} matches no namespace; every namespace "
@@ -283,6 +317,58 @@ def _egress_hints(lab, pod_labels: dict[str, str]) -> list[str]:
             "policyTypes: [Egress]"
         )
     return hints
+
+
+def _egress_rules(lab, pod_labels: dict[str, str]):
+    """(policy, egress rule) for every rule of the lesson4 policies that select a pod with these labels."""
+    return [(pol, rule) for pol in _selecting(lab, pod_labels) for rule in pol.spec.get("egress") or []]
+
+
+def _port_53(rule: dict, protocol: str | None = None) -> bool:
+    """Whether an egress rule's ports cover 53 (of `protocol`, when given); no ports = every port."""
+    ports = rule.get("ports")
+    if not ports:
+        return True
+    for p in ports:
+        proto = str(p.get("protocol") or "TCP").upper()
+        num, end = p.get("port"), p.get("endPort")
+        covers = num is None or num in (53, "dns", "dns-tcp") or (isinstance(num, int) and isinstance(end, int) and num <= 53 <= end)
+        if covers and (protocol is None or proto == protocol):
+            return True
+    return False
+
+
+def _dns_anywhere_hints(lab) -> list[str]:
+    """Egress rules of egress-client that open port 53 wider than the kube-dns pods."""
+    hints = []
+    for pol, rule in _egress_rules(lab, {"app": "egress-client"}):
+        if not _port_53(rule):
+            continue
+        peers = rule.get("to")
+        if not peers:
+            hints.append(
+                f"NetworkPolicy {pol.key} has an egress rule for port 53 without `to:`, which allows port 53 to every "
+                "destination: restrict the rule to namespace kube-system, pods k8s-app: kube-dns "
+                "(to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, "
+                "podSelector: {matchLabels: {k8s-app: kube-dns}}}])"
+            )
+        elif any(p.get("podSelector") is None and p.get("ipBlock") is None for p in peers):
+            hints.append(
+                f"NetworkPolicy {pol.key}: a `to:` peer for port 53 has a namespaceSelector but no podSelector, so it "
+                "allows every pod of those namespaces: restrict the rule to namespace kube-system, pods k8s-app: kube-dns"
+            )
+    return hints
+
+
+def _dns_tcp_hints(lab) -> list[str]:
+    """egress-client's policies allow UDP 53 somewhere but TCP 53 nowhere."""
+    rules = _egress_rules(lab, {"app": "egress-client"})
+    if any(_port_53(r, "UDP") for _, r in rules) and not any(_port_53(r, "TCP") for _, r in rules):
+        return [
+            "the egress rules allow UDP 53 but not TCP 53: DNS also uses TCP (answers too large for UDP, zone "
+            "transfers); add `- protocol: TCP, port: 53` next to the UDP port of the kube-dns rule"
+        ]
+    return []
 
 
 def _all_namespaces(lab) -> list[str]:
