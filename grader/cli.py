@@ -31,7 +31,8 @@ class UsageError(GradeError):
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    # soft_wrap: long lines are left whole (the terminal folds them), so piped output stays greppable
+    return Console(highlight=False, soft_wrap=True)
 
 
 # -- grade sim ------------------------------------------------------------------------------------
@@ -141,7 +142,11 @@ def cmd_sim_connect(args: argparse.Namespace) -> int:
     src = _pod(world, args.src)
     host, sep, port = args.to.rpartition(":")
     if not sep or not port.isdigit() or not host:
-        raise UsageError(f"--to {args.to!r}: give HOST:PORT, e.g. my-service:80 or 10.244.1.5:8080")
+        raise UsageError(f"--to {args.to!r}: give HOST:PORT, e.g. my-service:80, 10.244.1.5:8080 or NAMESPACE/POD:8080")
+    if "/" in host:  # a pod by name: connect to its IP, as a client given that IP would
+        target = _pod(world, host)
+        print(f"(--to {host}: pod IP {target.ip})", file=sys.stderr)
+        host = target.ip
     c = connect(world, src, host, int(port), args.protocol.upper())
     if args.json:
         print(
@@ -177,7 +182,8 @@ def _choose_backend(args: argparse.Namespace, console: Console) -> tuple[str, di
         return "live", options
     if args.live:
         raise UsageError(f"--live: the course cluster is not reachable: {reason}")
-    console.print(f"[dim]Grading on the simulator: {reason}. For live grading with real packets: `grade cluster up`, then grade again.[/]")
+    advice = "" if "grade cluster up" in reason else " For live grading with real packets: `grade cluster up`, then grade again."
+    console.print(f"[dim]Grading on the simulator: {reason}.{advice}[/]")
     return "sim", options
 
 

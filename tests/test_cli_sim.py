@@ -129,3 +129,8 @@ def test_matrix_piped_into_head_exits_quietly(tmp_path):
     p = subprocess.run(f"{sys.executable} -m grader.cli sim matrix {big} | head -1", shell=True, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.stdout.startswith("TCP/80")
     assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr
+
+
+def test_to_accepts_a_pod_by_name():
+    p = grade("sim", "connect", EXAMPLE, "--from", "shop/web-0", "--to", "shop/db:5432")
+    assert p.stdout.splitlines()[0].endswith("blocked") and "pod IP" in p.stderr

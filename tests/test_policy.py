@@ -419,3 +419,14 @@ def test_format_matrix_prints_the_upstream_truth_table():
 def test_named_port_with_double_hyphen_is_rejected_as_the_api_server_does():
     errors = policy_errors(netpol("n", "p", {"podSelector": {}, "ingress": [{"ports": [{"port": "web--http"}]}]}))
     assert any("spec.ingress[0].ports[0].port" in e and "not a valid port name" in e for e in errors), errors
+
+
+def test_trace_says_which_policy_decides_when_a_deny_all_sits_beside_an_allow():
+    deny = netpol("n", "deny", {"podSelector": {}, "policyTypes": ["Ingress"]})
+    allow = netpol("n", "allow", {"podSelector": {}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}]}]})
+    w = World(pods=[Pod("n", "a", {"app": "a"}, "10.244.1.2", "course-worker"), Pod("n", "b", {}, "10.244.2.2", "course-worker2")], policies=[deny, allow])
+    v = evaluate(w, w.pods[0], w.pods[1], 80)
+    assert v.allowed
+    assert v.trace[-1].startswith("Ingress from n/a") and "ALLOWED" in v.trace[-1] and "n/allow allows it" in v.trace[-1]
+    blocked = evaluate(World(pods=w.pods, policies=[deny]), w.pods[0], w.pods[1], 80)
+    assert "none of its ingress rules" in blocked.trace[-1]

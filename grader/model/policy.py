@@ -532,9 +532,16 @@ def _direction(
     verdict.allowed = bool(verdict.allowing)
     if not verdict.allowed:
         names = ", ".join(verdict.selecting)
+        theirs = "its" if len(verdict.selecting) == 1 else "their"
         trace.append(
             f"{direction} {word} {remote_text} on {what} is BLOCKED for {pod.key}: it is isolated by {names} "
-            f"and none of their {direction.lower()} rules allows it"
+            f"and none of {theirs} {direction.lower()} rules allows it"
+        )
+    elif len(verdict.selecting) > len(verdict.allowing):
+        # Say who decides: a deny-all beside an allowing policy reads like a contradiction otherwise.
+        trace.append(
+            f"{direction} {word} {remote_text} on {what} is ALLOWED for {pod.key}: policies only add allowances, "
+            f"and {', '.join(verdict.allowing)} allows it"
         )
     return verdict
 
