@@ -76,7 +76,7 @@ def test_tls(lab):
     r = lab.http("ingress", HOST, "/", tls=True)
     lab.expect(r, True, f"https://{HOST}/ through the ingress answers (TLS handshake and HTTP 2xx)", hints=hints + _host_hints(lab))
     sans = [s.lower() for s in r.data.get("cert_sans") or []]
-    if not any(_san_matches(s, HOST) for s in sans):
+    if not any(wildcard_match(s, HOST) for s in sans):
         raise CheckFailed(
             f"the certificate served for {HOST} names {HOST} in its subjectAltName",
             f"served certificate SANs: {', '.join(sans) or '(none)'}",
@@ -120,7 +120,7 @@ def test_gateway_api_optional(lab):
                 f"HTTPRoute {rt.key}: parentRefs {[p.get('name') for p in parents]} name no Gateway of {ns} ({', '.join(sorted(names)) or 'none'})"
             )
         hostnames = [h.lower() for h in spec.get("hostnames") or []]
-        if hostnames and not any(_san_matches(h, HOST) for h in hostnames):
+        if hostnames and not any(wildcard_match(h, HOST) for h in hostnames):
             route_problems.append(f"HTTPRoute {rt.key}: hostnames {hostnames} do not include {HOST}")
         backends = [b for rule in spec.get("rules") or [] for b in rule.get("backendRefs") or []]
         if not any(_backend_ref_ok(lab, b, ns) for b in backends):
@@ -176,7 +176,7 @@ def _host_hints(lab) -> list[str]:
     hosts = sorted({rule.get("host") or "(any host)" for i in _ingresses(lab) for rule in i.spec.get("rules") or []})
     if not _ingresses(lab):
         return [f"there is no Ingress in namespace {lab.ns()} yet"]
-    if HOST not in hosts and not any(h.startswith("*.") and _san_matches(h, HOST) for h in hosts):
+    if HOST not in hosts and not any(h.startswith("*.") and wildcard_match(h, HOST) for h in hosts):
         return [f"no Ingress rule has host {HOST}; your rules have host(s): {', '.join(hosts) or 'none'}"]
     return []
 
@@ -241,10 +241,6 @@ def _secret_hints(lab) -> list[str]:
     if not any(i.spec.get("tls") for i in _ingresses(lab)):
         hints.append(f"no Ingress in {ns} has a tls section: add `tls: [{{hosts: [{HOST}], secretName: <your Secret>}}]`")
     return hints
-
-
-def _san_matches(san: str, host: str) -> bool:
-    return wildcard_match(san, host)
 
 
 def _backend_ref_ok(lab, ref: dict, ns: str) -> bool:
