@@ -138,13 +138,18 @@ class Lab:
         """Which source IP an agnhost netexec server at host:port sees for a request from `src`."""
         return self.run([ClientIP(self.pod_ref(src), host, int(port))])[0]
 
-    def http(self, via: str, host: str, path: str = "/", *, tls: bool = False, port: int | None = None) -> Result:
+    def http(self, via: str, host: str, path: str = "/", *, tls: bool = False, port: int | None = None,
+             method: str = "GET", headers: dict[str, str] | None = None, samples: int = 1) -> Result:
         """An HTTP(S) request from outside the cluster (see grader.probes.Http for `via`).
 
-        For via="nodeport" a lesson's nodePort is probed as the learner's own (`node_port_map`)."""
+        For via="nodeport" a lesson's nodePort is probed as the learner's own (`node_port_map`); for
+        via="gateway:<ns>/<name>" the namespace is the learner's (`ns`). `samples` > 1 measures a split."""
         if via == "nodeport" and port is not None:
             port = self.node_port_map.get(int(port), port)
-        return self.run([Http(via, host, path, port, tls)])[0]
+        if via.startswith("gateway:"):
+            ns, _, name = via.split(":", 1)[1].partition("/")
+            via = f"gateway:{self.ns(ns)}/{name}"
+        return self.run([Http(via, host, path, port, tls, method.upper(), tuple((headers or {}).items()), samples)])[0]
 
     def pods(self, selector: dict[str, str] | None = None, namespace: str | None = None) -> list[Any]:
         """Pods the backend runs (optionally those in a namespace whose labels include `selector`)."""
@@ -292,7 +297,8 @@ def _describe(result: Result) -> str:
         target = f"{probe.src} -> http://{probe.host}:{probe.port}/clientip"
     else:
         port = f":{probe.port}" if probe.port else ""
-        target = f"{'https' if probe.tls else 'http'}://{probe.host}{port}{probe.path} via {probe.via}"
+        extra = "".join(f" with {k}: {v}" for k, v in probe.headers) + (f" ({probe.method})" if probe.method != "GET" else "")
+        target = f"{'https' if probe.tls else 'http'}://{probe.host}{port}{probe.path}{extra} via {probe.via}"
         status = result.data.get("status")
         if status:
             return f"{target}: HTTP {status}"

@@ -35,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from grader.model.gateway.validation import gateway_api_problems
 from grader.model.objects import NODEPORT_RANGE, SERVICE_CIDR, Source
 from grader.model.names import is_port_name
 from grader.model.policy import dotted, policy_problems
@@ -746,6 +747,9 @@ def _check_object(check: _Checker, obj: dict, kind: str) -> None:
         _check_workload_selector(check, obj, kind)
     {"Service": _check_service, "NetworkPolicy": _check_network_policy, "Ingress": _check_ingress,
      "Secret": _check_secret}.get(kind, lambda c, o: None)(check, obj)
+    # Gateway API kinds have no client models: their CRD schema and CEL rules live in the model.
+    for path, message, fix in gateway_api_problems(obj):
+        check.error(path, message, fix=fix)
 
 
 def _check_metadata(check: _Checker, meta: dict, kind: str) -> None:

@@ -44,8 +44,10 @@ class Http:
     """An HTTP(S) request from outside the cluster.
 
     `via` says where it enters: "ingress" (the Ingress address), "nodeport" (a node's IP, port = the
-    nodePort), or "loadbalancer:<ns>/<svc>" (that Service's external IP). `host` is the Host header and
-    the SNI name.
+    nodePort), "loadbalancer:<ns>/<svc>" (that Service's external IP) or "gateway:<ns>/<name>" (that
+    Gateway's address, port = a listener's port). `host` is the Host header and the SNI name;
+    `method` and `headers` (pairs) are sent as given. `samples` > 1 sends that many requests and
+    reports which Service answered how often (a weighted split; the simulator states the exact shares).
     """
 
     via: str
@@ -53,6 +55,9 @@ class Http:
     path: str = "/"
     port: int | None = None
     tls: bool = False
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    samples: int = 1
 
 
 Probe = Connect | Resolve | ClientIP | Http
@@ -127,11 +132,19 @@ def kubectl_for(probe: Probe) -> str:
         elif probe.via == "nodeport":
             addr = "localhost"
             port = probe.port
+        elif probe.via.startswith("gateway:"):
+            ns, _, gw = probe.via.split(":", 1)[1].partition("/")
+            addr = f"$(kubectl get gateway -n {ns} {gw} -o jsonpath='{{.status.addresses[0].value}}')"
+            port = probe.port or (443 if probe.tls else 80)
         else:
             ns, _, svc = probe.via.split(":", 1)[1].partition("/")
             addr = f"$(kubectl get svc -n {ns} {svc} -o jsonpath='{{.status.loadBalancer.ingress[0].ip}}')"
             port = probe.port or 80
         resolve = f"--resolve {probe.host}:{port}:{addr} " if probe.tls else f"-H 'Host: {probe.host}' "
         target = f"{scheme}://{probe.host}:{port}{probe.path}" if probe.tls else f"{scheme}://{addr}:{port}{probe.path}"
-        return f"curl -sv {'-k ' if probe.tls else ''}{resolve}{target}"
+        extra = "".join(f"-H '{k}: {v}' " for k, v in probe.headers) + (f"-X {probe.method} " if probe.method != "GET" else "")
+        command = f"curl -sv {'-k ' if probe.tls else ''}{extra}{resolve}\"{target}\""
+        if probe.samples > 1:  # the course's backends answer with their pod name: count them
+            return f"for i in $(seq {probe.samples}); do {command.replace('-sv', '-s')}; echo; done | sort | uniq -c"
+        return command
     return ""

@@ -36,7 +36,8 @@ class SimBackend:
     def _one(self, probe: Probe) -> Result:
         kubectl = kubectl_for(probe)
         if isinstance(probe, Http):
-            o = external.request(self.world, probe.via, probe.host, probe.path, port=probe.port, tls=probe.tls)
+            o = external.request(self.world, probe.via, probe.host, probe.path, port=probe.port, tls=probe.tls,
+                                 method=probe.method, headers=probe.headers)
             verdict = "allowed" if o.ok else ("not-found" if o.status == 404 else (o.error or f"http-{o.status}"))
             summary = {"no-endpoints": "connection refused (the Service has no ready endpoints)", "blocked": "no answer (a NetworkPolicy drops it: timeout)"}.get(verdict, "")
             data = {
@@ -51,7 +52,12 @@ class SimBackend:
                 "hints": o.hints,
                 "summary": summary,
             }
-            return Result(probe, o.ok, verdict, o.trace, kubectl, data)
+            if probe.via.startswith("gateway:"):
+                # The model knows the split exactly: `shares` are the expected fractions, `samples` None says so.
+                data.update({"gateway": o.gateway, "listener": o.listener, "route": o.route, "location": o.location,
+                             "shares": dict(o.shares), "samples": None, "route_status": o.route_status,
+                             "backend_path": o.backend_path, "response_headers": o.response_headers})
+            return Result(probe, o.ok, verdict, o.trace + [f"  {line}" for line in o.route_status if o.status in (404, 500, 503) or o.error], kubectl, data)
         src = self.world.pod(probe.src)
         if src is None:
             return Result(

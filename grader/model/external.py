@@ -33,16 +33,28 @@ class HttpOutcome:
     cert_subject: str | None = None
     cert_issuer: str | None = None
     error: str | None = None
+    # Through a Gateway: where it went and what the Gateway did (see grader.model.gateway).
+    gateway: str | None = None
+    listener: str | None = None
+    route: str | None = None
+    location: str | None = None  # a redirect's Location
+    shares: dict[str, float] = field(default_factory=dict)  # Service -> expected share of the requests
+    route_status: list[str] = field(default_factory=list)
+    backend_path: str | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 400 and self.error is None
 
 
-def request(world: World, via: str, host: str, path: str = "/", *, port: int | None = None, tls: bool = False) -> HttpOutcome:
-    """Follow a request from outside: `via` is "ingress", "nodeport" or "loadbalancer:<ns>/<name>"."""
+def request(world: World, via: str, host: str, path: str = "/", *, port: int | None = None, tls: bool = False,
+            method: str = "GET", headers: tuple[tuple[str, str], ...] = ()) -> HttpOutcome:
+    """Follow a request from outside: `via` is "ingress", "nodeport", "loadbalancer:<ns>/<name>" or "gateway:<ns>/<name>"."""
     if via == "ingress":
         return _via_ingress(world, host, path, tls)
+    if via.startswith("gateway:"):
+        return _via_gateway(world, via.split(":", 1)[1], host, path, tls, port, method, headers)
     if via == "nodeport":
         if port is None:
             return HttpOutcome(None, error="a NodePort request needs the nodePort number")
@@ -67,7 +79,7 @@ def request(world: World, via: str, host: str, path: str = "/", *, port: int | N
         lb_port = port or (svc.ports[0].port if svc.ports else 80)
         c = connect(world, None, svc.load_balancer_ip, lb_port, "TCP", src_ip=ENVOY_SOURCE)
         return _served(c, [f"request to LoadBalancer {ref} at {svc.load_balancer_ip}:{lb_port}"], tls)
-    return HttpOutcome(None, error=f"unknown entry point {via!r}: use ingress, nodeport or loadbalancer:<ns>/<svc>")
+    return HttpOutcome(None, error=f"unknown entry point {via!r}: use ingress, nodeport, loadbalancer:<ns>/<svc> or gateway:<ns>/<name>")
 
 
 def _served(c: Connection, trace: list[str], tls: bool, *, proxied: bool = False) -> HttpOutcome:
@@ -140,6 +152,56 @@ def _via_ingress(world: World, host: str, path: str, tls: bool) -> HttpOutcome:
     out.status, out.endpoint, out.error = served.status, served.endpoint, served.error
     out.trace += served.trace
     out.hints += served.hints
+    return out
+
+
+def _via_gateway(world: World, gateway: str, host: str, path: str, tls: bool, port: int | None, method: str,
+                 headers: tuple[tuple[str, str], ...]) -> HttpOutcome:
+    """Through a Gateway's address: the Gateway API model decides; the chosen Services' endpoints answer."""
+    from grader.model.gateway import Request, route_request
+
+    req = Request(host=host, path=path, method=method, headers=headers, scheme="https" if tls else "http", port=port)
+    d = route_request(world, gateway, req)
+    out = HttpOutcome(d.status, list(d.trace), list(d.problems), gateway=gateway, listener=d.listener, route=d.route,
+                      location=d.location, route_status=list(d.route_status), backend_path=d.backend_path,
+                      response_headers=d.response_headers({}))
+    out.ingress = d.route  # the object that routed it, for reports that show "ingress"
+    if d.error:
+        out.status = None
+        out.error = {"refused": "refused", "tls": "TLS handshake failed", "no gateway": "no such Gateway"}.get(d.error, d.error)
+        return out
+    if tls:
+        secret = _secret(world, d.tls_secret)
+        if secret is not None:
+            cert = certificate_facts(secret.obj)
+            if not cert.get("error"):
+                out.cert_sans, out.cert_subject, out.cert_issuer = cert["sans"], cert["subject"], cert["issuer"]
+                out.tls_secret = d.tls_secret
+                out.trace.append(f"served certificate from Secret {secret.key}: SANs {', '.join(cert['sans']) or '(none)'}")
+    answering = []
+    for s in d.shares:
+        if s.share <= 0 or s.status is not None or s.service is None:
+            continue
+        ns, _, name = s.service.partition("/")
+        svc = services.get_service(world, ns, name)
+        if svc is None or svc.cluster_ip is None or s.port is None:
+            note = "headless" if svc is not None and svc.cluster_ip is None else "unusable"
+            out.trace.append(f"-> Service {s.service} is {note}: the simulator sends to its endpoints")
+            answering.append((s, None))
+            continue
+        c = connect(world, None, svc.cluster_ip, int(s.port), "TCP", src_ip=ENVOY_SOURCE)
+        answering.append((s, c))
+    for s, c in answering:
+        served = _served(c, [], False, proxied=True) if c is not None else HttpOutcome(200)
+        if served.ok:
+            out.shares[s.service] = out.shares.get(s.service, 0.0) + s.share
+        if s.service == d.service:
+            out.status = served.status if d.status is None else d.status
+            out.error, out.endpoint, out.service = served.error, served.endpoint, s.service
+            out.trace += [f"-> {s.service}: " + line for line in served.trace]
+            out.hints += served.hints
+    if d.status is not None:
+        out.status = d.status
     return out
 
 
