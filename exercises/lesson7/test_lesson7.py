@@ -69,7 +69,7 @@ def test_canary_split(lab):
         got = {k: round(v, 6) for k, v in (r.data.get("shares") or {}).items() if v}
         if got != want:
             raise CheckFailed(expected, f"expected shares of the requests: {_shares(got) or 'none answered'}",
-                              evidence=r.evidence, hints=list(r.data.get("hints", [])), kubectl=[r.kubectl])
+                              evidence=r.evidence, hints=_canary_hints(got) + list(r.data.get("hints", [])), kubectl=[r.kubectl])
         return
     counts = {k: int(v) for k, v in (r.data.get("counts") or {}).items()}
     lo, hi = acceptance_band(samples, CANARY["api-v2"])
@@ -78,7 +78,8 @@ def test_canary_split(lab):
              f"probability < 1e-6, and a 50/50 split lands there with probability {pass_probability(samples, 0.5, (lo, hi)):.0e}")
     if v1 + v2 != samples or not lo <= v2 <= hi:
         raise CheckFailed(expected, f"of {samples} requests: " + (", ".join(f"{k}: {c}" for k, c in sorted(counts.items())) or "none answered"),
-                          evidence=r.evidence + [bound], hints=list(r.data.get("hints", [])), kubectl=[r.kubectl])
+                          evidence=r.evidence + [bound], hints=_canary_hints({k: c / samples for k, c in counts.items()}) + list(r.data.get("hints", [])),
+                          kubectl=[r.kubectl])
 
 
 def test_https_redirect_and_tls(lab):
@@ -145,6 +146,17 @@ def _answered_by(r) -> str:
 
 def _shares(shares: dict[str, float]) -> str:
     return ", ".join(f"{k.rpartition('/')[2]} {v:.0%}" for k, v in sorted(shares.items()))
+
+
+def _canary_hints(shares: dict[str, float]) -> list[str]:
+    v1, v2 = shares.get("lesson7/api-v1", 0.0), shares.get("lesson7/api-v2", 0.0)
+    if v2 > v1:
+        return ["most requests reach the canary: the weights are on the wrong backends; api-v1 needs weight 90, api-v2 weight 10"]
+    if v1 and v2 and abs(v1 - v2) < 0.2:
+        return ["both backends get about the same share: a backendRef without weight counts as weight 1; give api-v1 weight 90, api-v2 weight 10"]
+    if not v2:
+        return ["api-v2 gets nothing: list it as a second backendRef of the same rule, with weight 10"]
+    return []
 
 
 def _status_evidence(lab, route: str) -> list[str]:
