@@ -2,7 +2,7 @@
 
     grade lessonN [--live|--sim] [--solution] [-k TASK] [--json FILE] [--junit FILE]
     grade all | list | reset lessonN | hint lessonN [TASK]
-    grade sim matrix|resolve|route|connect PATH...
+    grade sim matrix|resolve|route|connect PATH...   (route: through an Ingress or a Gateway)
     grade cluster up|down|status|doctor|preload
     grade tls-cert --host HOST [--out DIR]
 
@@ -121,6 +121,9 @@ def cmd_sim_route(args: argparse.Namespace) -> int:
     from grader.model import ingress
 
     world = _load_world(args.paths, args.namespace)
+    gateway = _gateway_for_route(world, args)
+    if gateway is not None:
+        return _sim_route_gateway(world, gateway, args)
     r = ingress.route(world, args.host, args.path, args.scheme)
     # status: None when a Service answers (its pods decide), else the controller's own (404 when nothing matches)
     status = r.status if r.service is not None or r.status is not None else 404
@@ -132,6 +135,63 @@ def cmd_sim_route(args: argparse.Namespace) -> int:
     print(f"{args.scheme}://{args.host}{args.path} -> {target}" + (f" (Ingress {r.ingress})" if r.ingress else ""))
     for line in r.trace + [f"problem: {p}" for p in r.problems]:
         print(f"  {line}")
+    return EXIT_OK
+
+
+def _gateway_for_route(world, args: argparse.Namespace) -> str | None:
+    """The Gateway ("ns/name") to route through: --gateway, else the only Gateway when there is no Ingress."""
+    from grader.model.gateway.attachment import objects
+
+    gateways = sorted(g.key for g in objects(world, "Gateway"))
+    if args.gateway:
+        ref = args.gateway if "/" in args.gateway else f"{args.namespace}/{args.gateway}"
+        if ref not in gateways:
+            raise UsageError(f"--gateway {args.gateway}: no Gateway {ref} in these manifests (Gateways: {', '.join(gateways) or 'none'})")
+        return ref
+    if world.ingresses or not gateways:
+        if gateways:
+            print(f"(routing through the Ingresses; for a Gateway add --gateway {gateways[0]})", file=sys.stderr)
+        return None
+    if len(gateways) > 1:
+        raise UsageError(f"several Gateways ({', '.join(gateways)}), each with its own address: choose one with --gateway NS/NAME")
+    return gateways[0]
+
+
+def _sim_route_gateway(world, gateway: str, args: argparse.Namespace) -> int:
+    from grader.model.gateway import Request, route_request
+
+    headers = []
+    for h in args.header or []:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            raise UsageError(f"-H {h!r}: give a header as 'Name: value'")
+        headers.append((name.strip(), value.strip()))
+    req = Request(host=args.host, path=args.path, method=args.method.upper(), headers=tuple(headers), scheme=args.scheme, port=args.port)
+    d = route_request(world, gateway, req)
+    shares = {s.service: round(s.share, 6) for s in d.shares}
+    out = {"gateway": gateway, "listener": d.listener, "route": d.route, "rule": d.rule, "service": d.service,
+           "status": d.status, "error": d.error, "location": d.location, "shares": shares, "tls_secret": d.tls_secret,
+           "route_status": d.route_status}
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return EXIT_OK
+    if d.error:
+        target = {"refused": "connection refused", "tls": "TLS handshake fails"}.get(d.error, d.error)
+    elif d.location:
+        target = f"HTTP {d.status} Location: {d.location}"
+    elif d.status is not None:
+        target = f"HTTP {d.status}"
+    else:
+        target = ", ".join(f"Service {s.service} port {s.port}" + (f" ({s.share:.0%})" if len(d.shares) > 1 else "")
+                           for s in d.shares if s.share > 0)
+    where = ", ".join(filter(None, [f"listener {d.listener}" if d.listener else "", f"HTTPRoute {d.route} rules[{d.rule}]" if d.route else ""]))
+    print(f"{args.scheme}://{args.host}{args.path} via Gateway {gateway} -> {target}" + (f" ({where})" if where else ""))
+    for line in d.trace + [f"problem: {p}" for p in d.problems]:
+        print(f"  {line}")
+    if d.route_status:
+        print("  route status (what the controller writes; kubectl get httproute -o yaml):")
+        for line in d.route_status:
+            print(f"    {line}")
     return EXIT_OK
 
 
@@ -425,11 +485,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--from", dest="src", required=True, metavar="NS/POD")
     sp.add_argument("--name", required=True)
     sp.set_defaults(func=cmd_sim_resolve)
-    sp = simsub.add_parser("route", help="where the Ingress sends a request")
+    sp = simsub.add_parser("route", help="where an Ingress or a Gateway sends a request")
     sim_common(sp)
     sp.add_argument("--host", required=True)
     sp.add_argument("--path", default="/")
     sp.add_argument("--scheme", choices=("http", "https"), default="http")
+    sp.add_argument("--gateway", metavar="NS/NAME", help="route through this Gateway (default: the only Gateway, when there is no Ingress)")
+    sp.add_argument("-H", "--header", action="append", metavar="'NAME: VALUE'", help="a request header (Gateway routes; repeatable)")
+    sp.add_argument("--method", default="GET", help="the request method (Gateway routes)")
+    sp.add_argument("--port", type=int, help="the Gateway listener port (default 80, 443 for https)")
     sp.set_defaults(func=cmd_sim_route)
     sp = simsub.add_parser("connect", help="one connection's verdict and its trace")
     sim_common(sp)

@@ -307,6 +307,7 @@ def route_request(world: World, gateway: str, req: Request, state: GatewayState 
         d.status = 404
         d.trace.append(f"no rule of {', '.join(r.key for r in routes)} matches {req.method.upper()} {req.path}: 404")
         d.route_status = [line for rs in routes for line in [f"HTTPRoute {rs.key}:"] + rs.status_lines()]
+        _note_unattached_for_host(state, gw, host, d)
         return d
     candidates.sort(key=lambda c: c.key())
     best = candidates[0]
@@ -317,7 +318,23 @@ def route_request(world: World, gateway: str, req: Request, state: GatewayState 
             f"{c.route.key} rules[{c.rule_index}] ({describe_match(c.match)})" for c in candidates[1:4]))
     d.route_status = [f"HTTPRoute {best.route.key}:"] + best.route.status_lines()
     _apply_rule(world, best, req, listener, d)
+    _note_unattached_for_host(state, gw, host, d)
     return d
+
+
+def _note_unattached_for_host(state: GatewayState, gw: Gateway, host: str, d: Decision) -> None:
+    """Routes that name this host and this Gateway but are not attached: the likely reason a request went elsewhere."""
+    for rs in state.routes.values():
+        mine = [p for p in rs.parents if p.gateway == gw.key]
+        hosts = [str(h) for h in rs.raw.spec.get("hostnames") or []]
+        if not mine or any(p.accepted for p in mine) or not any(hostnames.matches(h, host) for h in hosts):
+            continue
+        d.route_status += [f"HTTPRoute {rs.key} (names {host}, not attached):"] + rs.status_lines()
+        for p in mine:
+            for c in p.conditions:
+                if c.type == "Accepted" and c.status != "True":
+                    d.problems.append(f"HTTPRoute {rs.key} names {host} but is not attached to Gateway {gw.key}: "
+                                      f"Accepted False ({c.reason}): {c.message}")
 
 
 def _choose_listener(gw: Gateway, req: Request, d: Decision) -> Listener | None:
