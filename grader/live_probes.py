@@ -182,6 +182,8 @@ class HttpOutcome:
     body: str = ""
     error: str = ""
     certificate: dict[str, Any] = field(default_factory=dict)
+    location: str = ""  # a redirect's Location header (requests are never followed)
+    headers: dict[str, str] = field(default_factory=dict)  # the response headers
 
 
 def describe_certificate(der: bytes) -> dict[str, Any]:
@@ -209,9 +211,10 @@ def describe_certificate(der: bytes) -> dict[str, Any]:
 
 
 def http_get(address: str, port: int, host_header: str, path: str = "/", tls: bool = False,
-             timeout: float = 3.0) -> HttpOutcome:
-    """GET http(s)://address:port/path with Host (and SNI) = host_header; never verifies the certificate
-    (course certificates are self-signed), but reads and reports it."""
+             timeout: float = 3.0, *, method: str = "GET", headers: tuple[tuple[str, str], ...] = ()) -> HttpOutcome:
+    """GET (or `method`) http(s)://address:port/path with Host (and SNI) = host_header and extra `headers`;
+    never verifies the certificate (course certificates are self-signed), but reads and reports it; never
+    follows a redirect (its Location is reported)."""
     try:
         if tls:
             ctx = ssl.create_default_context()
@@ -220,7 +223,7 @@ def http_get(address: str, port: int, host_header: str, path: str = "/", tls: bo
             conn: http.client.HTTPConnection = _SniHTTPSConnection(address, port, host_header, ctx, timeout)
         else:
             conn = http.client.HTTPConnection(address, port, timeout=timeout)
-        conn.request("GET", path, headers={"Host": host_header})
+        conn.request(method, path, headers={"Host": host_header, **dict(headers)})
         cert: dict[str, Any] = {}
         if tls and isinstance(conn.sock, ssl.SSLSocket):  # read before the response closes the socket
             der = conn.sock.getpeercert(binary_form=True)
@@ -228,6 +231,7 @@ def http_get(address: str, port: int, host_header: str, path: str = "/", tls: bo
                 cert = describe_certificate(der)
         resp = conn.getresponse()
         body = resp.read(4096).decode(errors="replace")
+        response_headers = {k: v for k, v in resp.getheaders()}
         conn.close()
     except (socket.timeout, TimeoutError):
         return HttpOutcome(False, "blocked", error=f"no answer from {address}:{port} within {timeout:g} s")
@@ -235,10 +239,11 @@ def http_get(address: str, port: int, host_header: str, path: str = "/", tls: bo
         return HttpOutcome(False, "refused", error=f"connection to {address}:{port} refused")
     except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
         return HttpOutcome(False, "error", error=f"{type(exc).__name__}: {exc}")
+    location = resp.getheader("Location") or ""
     if resp.status == 404:
-        return HttpOutcome(False, "not-found", resp.status, body, certificate=cert)
+        return HttpOutcome(False, "not-found", resp.status, body, certificate=cert, headers=response_headers)
     return HttpOutcome(200 <= resp.status < 400, "allowed" if resp.status < 400 else "error", resp.status, body,
-                       certificate=cert)
+                       certificate=cert, location=location, headers=response_headers)
 
 
 class _SniHTTPSConnection(http.client.HTTPSConnection):
@@ -254,10 +259,12 @@ class _SniHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._ctx.wrap_socket(sock, server_hostname=self._sni)
 
 
-def curl_command(address: str, port: int, host_header: str, path: str = "/", tls: bool = False) -> str:
+def curl_command(address: str, port: int, host_header: str, path: str = "/", tls: bool = False, *,
+                 method: str = "GET", headers: tuple[tuple[str, str], ...] = ()) -> str:
     """The curl command that reproduces an outside probe (with --resolve so Host and SNI match)."""
     scheme = "https" if tls else "http"
     default = 443 if tls else 80
     where = f"{host_header}:{port}" if port != default else host_header
-    return (f"curl -sv{'k' if tls else ''} --resolve {host_header}:{port}:{address} "
-            f"{scheme}://{where}{path}")
+    extra = "".join(f"-H {shlex.quote(f'{k}: {v}')} " for k, v in headers) + (f"-X {method} " if method != "GET" else "")
+    return (f"curl -sv{'k' if tls else ''} {extra}--resolve {host_header}:{port}:{address} "
+            f"{shlex.quote(f'{scheme}://{where}{path}')}")

@@ -482,20 +482,26 @@ class LiveBackend:
     def _http(self, probe: Http) -> Result:
         address, port, why = self._entry_point(probe)
         if address is None:
-            return Result(probe, False, "error", [why], kubectl_for(probe), {"status": None, "service": None, "endpoint": None,
-                                                             "ingress": None, "cert_sans": []})
+            evidence = [why] + (self._gateway_route_status() if probe.via.startswith("gateway:") else [])
+            return Result(probe, False, "error", evidence, kubectl_for(probe), {"status": None, "service": None, "endpoint": None,
+                                                                              "ingress": None, "cert_sans": []})
         host, hport = (address, port)
         if self.runner is not None and probe.via != "nodeport":
             host, hport = outside_endpoint(address, port, self.runner, self.engine)
-        outcome: HttpOutcome = http_get(host, hport, probe.host, probe.path, probe.tls)
-        command = curl_command(host, hport, probe.host, probe.path, probe.tls)
+        if probe.samples > 1:
+            return self._http_samples(probe, host, hport)
+        outcome: HttpOutcome = http_get(host, hport, probe.host, probe.path, probe.tls, method=probe.method, headers=probe.headers)
+        command = curl_command(host, hport, probe.host, probe.path, probe.tls, method=probe.method, headers=probe.headers)
         evidence = [f"{command}: " + (f"HTTP {outcome.status}" if outcome.status else outcome.error)]
+        if outcome.location:
+            evidence.append(f"Location: {outcome.location}")
         if why:
             evidence.append(why)  # where the entry address came from
         cert = outcome.certificate
         data: dict[str, Any] = {"status": outcome.status, "address": f"{host}:{hport}", "body": outcome.body[:500],
                                 "cert_sans": list(cert.get("sans") or []), "cert_subject": cert.get("subject"),
-                                "cert_issuer": cert.get("issuer")}
+                                "cert_issuer": cert.get("issuer"), "location": outcome.location or None,
+                                "response_headers": dict(outcome.headers)}
         if cert:
             data["certificate"] = cert
             evidence.append(f"certificate: subject {cert['subject']}, SANs {cert['sans']}, issuer {cert['issuer']}")
@@ -503,7 +509,38 @@ class LiveBackend:
         data.update(facts)
         if facts["endpoint"]:
             evidence.append(f"answered by pod {facts['endpoint']}" + (f" (Service {facts['service']})" if facts["service"] else ""))
+        if probe.via.startswith("gateway:") and not outcome.ok:
+            evidence += self._gateway_route_status()
         return Result(probe, outcome.ok, outcome.verdict, evidence, command, data)
+
+    def _http_samples(self, probe: Http, host: str, hport: int) -> Result:
+        """`probe.samples` requests; which Service answered how often (the course's servers answer with their pod name)."""
+        counts: dict[str, int] = {}
+        failures: dict[str, int] = {}
+        for _ in range(probe.samples):
+            outcome = http_get(host, hport, probe.host, probe.path, probe.tls, method=probe.method, headers=probe.headers)
+            service = self._http_facts(probe, outcome.body)["service"] if outcome.ok else None
+            if service:
+                counts[service] = counts.get(service, 0) + 1
+            else:
+                what = f"HTTP {outcome.status}" if outcome.status else (outcome.error or outcome.verdict)
+                failures[what] = failures.get(what, 0) + 1
+        command = curl_command(host, hport, probe.host, probe.path, probe.tls, method=probe.method, headers=probe.headers)
+        evidence = [f"{probe.samples} x {command}: " + ", ".join(f"{k} {v}" for k, v in sorted({**counts, **failures}.items()))]
+        data: dict[str, Any] = {"status": None, "samples": probe.samples, "counts": counts, "failures": failures,
+                                "shares": {k: v / probe.samples for k, v in counts.items()},
+                                "service": max(counts, key=lambda k: counts[k]) if counts else None, "endpoint": None}
+        return Result(probe, not failures and bool(counts), "allowed" if counts and not failures else "error", evidence, kubectl_for(probe), data)
+
+    def _gateway_route_status(self) -> list[str]:
+        """The status the controller wrote on the lesson's HTTPRoutes that are not accepted: why nothing answered."""
+        from grader.model.gateway.observed import route_is_accepted, route_status_lines
+
+        lines: list[str] = []
+        for route in self._list_in("gateway.networking.k8s.io/v1", "HTTPRoute", self.namespaces):
+            if not route_is_accepted(route):
+                lines += route_status_lines(route)
+        return lines
 
     def _http_facts(self, probe: Http, body: str) -> dict[str, Any]:
         """Who answered: the course's netexec servers run with --http-override=/hostname, so the body is the
@@ -559,12 +596,46 @@ class LiveBackend:
                 return None, 0, load_balancer_problem(svc) or f"Service {ns}/{name} is not type LoadBalancer"
             ports = (svc.get("spec") or {}).get("ports") or [{}]
             return addr, probe.port or int(ports[0].get("port", 80)), ""
+        if probe.via.startswith("gateway:"):
+            ns, _, name = probe.via.split(":", 1)[1].partition("/")
+            return self._gateway_entry(ns, name, default_port)
         if probe.via == "nodeport":
             if probe.port is None:
                 return None, 0, "a nodeport probe needs port= (the Service's nodePort)"
             address, note = self._node_address()
             return (address, probe.port, note) if address else (None, 0, note)
-        return None, 0, f"unknown entry point via={probe.via!r} (ingress, nodeport or loadbalancer:<ns>/<svc>)"
+        return None, 0, f"unknown entry point via={probe.via!r} (ingress, nodeport, loadbalancer:<ns>/<svc> or gateway:<ns>/<name>)"
+
+    def _gateway_entry(self, ns: str, name: str, port: int, wait_seconds: float = 30.0) -> tuple[str | None, int, str]:
+        """The Gateway's address from status.addresses, waiting (bounded) while its controller programs it."""
+        from grader.model.gateway.observed import gateway_address, gateway_problem
+
+        deadline = self._clock() + wait_seconds
+        while True:
+            gateway = self.client.get("gateway.networking.k8s.io/v1", "Gateway", name, ns)
+            if gateway is None:
+                return None, 0, f"Gateway {ns}/{name} does not exist: write it (kind: Gateway, metadata.name: {name})"
+            address = gateway_address(gateway)
+            pending = self._routes_without_status(ns, name) if address else []
+            if address and (not pending or self._clock() >= deadline):
+                note = f"Gateway {ns}/{name} address {address} (status.addresses)"
+                if pending:
+                    note += f"; no controller has written a status on HTTPRoute(s) {', '.join(pending)} yet"
+                return address, port, note
+            if self._clock() >= deadline:
+                return None, 0, gateway_problem(gateway)
+            self._sleep(RETRY_EVERY_SECONDS)
+
+    def _routes_without_status(self, ns: str, name: str) -> list[str]:
+        """The lesson's HTTPRoutes naming this Gateway that its controller has not reconciled yet (no status.parents)."""
+        waiting = []
+        for route in self._list_in("gateway.networking.k8s.io/v1", "HTTPRoute", self.namespaces):
+            meta = route.get("metadata") or {}
+            refs = (route.get("spec") or {}).get("parentRefs") or []
+            mine = any((r or {}).get("name") == name and (r or {}).get("namespace", meta.get("namespace")) == ns for r in refs)
+            if mine and not ((route.get("status") or {}).get("parents")):
+                waiting.append(f"{meta.get('namespace')}/{meta.get('name')}")
+        return waiting
 
     def _node_address(self) -> tuple[str | None, str]:
         """Where NodePort probes enter, and a line saying where that address came from (or why there is none).
