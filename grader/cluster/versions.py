@@ -34,6 +34,17 @@ CLOUD_PROVIDER_KIND_IMAGE = (
     f"registry.k8s.io/cloud-provider-kind/cloud-controller-manager:{CLOUD_PROVIDER_KIND_VERSION}"
 )
 
+# Gateway API CRDs, standard channel (GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant).
+# cloud-provider-kind creates its own embedded copy only when the CRDs are absent (create-if-not-exists,
+# pkg/gateway/crd_manager.go), so applying these before it starts pins the API lesson 7 is graded on
+# (`kubectl apply --server-side -f GATEWAY_API_CRDS_URL`). The Go module of the same version carries the
+# same CRDs under config/crd/standard/ for builds without access to release downloads.
+GATEWAY_API_VERSION = "v1.6.3"
+GATEWAY_API_CRDS_URL = (
+    f"https://github.com/kubernetes-sigs/gateway-api/releases/download/{GATEWAY_API_VERSION}/standard-install.yaml"
+)
+GATEWAY_API_MODULE = f"sigs.k8s.io/gateway-api@{GATEWAY_API_VERSION}"
+
 AGNHOST_TAG = "2.66.1"
 AGNHOST_IMAGE = f"registry.k8s.io/e2e-test-images/agnhost:{AGNHOST_TAG}"
 # agnhost is alpine with bind-tools (dig), curl and nc installed (test/images/agnhost/Dockerfile),
@@ -54,6 +65,7 @@ def all_pins() -> dict[str, str]:
         "node image": NODE_IMAGE,
         "calico": CALICO_VERSION,
         "cloud-provider-kind": CLOUD_PROVIDER_KIND_IMAGE,
+        "gateway-api crds": GATEWAY_API_CRDS_URL,
         "agnhost": AGNHOST_IMAGE,
         "dns tools": DNS_TOOLS_IMAGE,
     }
