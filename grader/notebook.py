@@ -471,6 +471,8 @@ def _http_path(result: Result) -> Diagram:
     scheme = "https" if probe.tls else "http"
     lines = [PATH_HEADER, f'  client["client outside the cluster<br/>{scheme}://{_label(probe.host)}{_label(probe.path)}"]']
     entry = {"ingress": "Ingress controller", "nodeport": f"a node, NodePort {probe.port}"}.get(probe.via, f"LoadBalancer {probe.via.split(':', 1)[-1]}")
+    if probe.via.startswith("gateway:"):
+        entry = f"Gateway {probe.via.split(':', 1)[1]}" + (f"<br/>listener {d['listener']}" if d.get("listener") else "")
     lines.append(f'  entry["{_label(entry)}"]')
     lines.append("  client --> entry")
     prev = "entry"
@@ -478,7 +480,11 @@ def _http_path(result: Result) -> Diagram:
         lines.append(f'  tls{{{{"TLS by SNI {_label(probe.host)}<br/>Secret {_label(d.get("tls_secret") or "none")}<br/>SANs {_label(", ".join(d.get("cert_sans") or []) or "-")}"}}}}')
         lines.append(f"  {prev} --> tls")
         prev = "tls"
-    if d.get("ingress"):
+    if d.get("route"):
+        lines.append(f'  ing[/"HTTPRoute {_label(d["route"])}"/]')
+        lines.append(f"  {prev} --> ing")
+        prev = "ing"
+    elif d.get("ingress"):
         lines.append(f'  ing[/"Ingress {_label(d["ingress"])}"/]')
         lines.append(f"  {prev} --> ing")
         prev = "ing"

@@ -15,6 +15,7 @@ LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 NOTEBOOKS = sorted(LESSONS.glob("0*.ipynb"))
 EXPECTED = [
     "01-pod-networking", "02-services", "03-dns", "04-network-policies", "05-ingress-tls", "06-debugging",
+    "07-gateway-api",
 ]
 KERNEL_NAME = "k8s-netcourse-test"
 CELL_TIMEOUT_SECONDS = 60
@@ -59,7 +60,7 @@ def monkeypatch_module():
     mp.undo()
 
 
-def test_all_six_lessons_exist():
+def test_all_lessons_exist():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 

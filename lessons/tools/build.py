@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from nbwrite import write  # noqa: E402
 
-MODULES = ["lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06"]
+MODULES = ["lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07"]
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or MODULES:
