@@ -62,7 +62,7 @@ def test_header_route_to_v2(lab):
 def test_canary_split(lab):
     """http://api.example.com/ is split 90/10 between api-v1 and api-v2 (a canary)."""
     r = lab.http(VIA, API, "/", samples=SAMPLES)
-    want = {f"lesson7/{k}": v for k, v in CANARY.items()}
+    want = {f"{lab.ns()}/{k}": v for k, v in CANARY.items()}
     samples = r.data.get("samples")
     expected = "requests for api.example.com split 90% api-v1, 10% api-v2"
     if samples is None:  # the model states the exact shares
@@ -73,7 +73,7 @@ def test_canary_split(lab):
         return
     counts = {k: int(v) for k, v in (r.data.get("counts") or {}).items()}
     lo, hi = acceptance_band(samples, CANARY["api-v2"])
-    v2, v1 = counts.get("lesson7/api-v2", 0), counts.get("lesson7/api-v1", 0)
+    v2, v1 = counts.get(f"{lab.ns()}/api-v2", 0), counts.get(f"{lab.ns()}/api-v1", 0)
     bound = (f"with {samples} requests a true 90/10 split gives api-v2 between {lo} and {hi} answers except with "
              f"probability < 1e-6, and a 50/50 split lands there with probability {pass_probability(samples, 0.5, (lo, hi)):.0e}")
     if v1 + v2 != samples or not lo <= v2 <= hi:
@@ -108,16 +108,16 @@ def test_cross_namespace_backend(lab):
     """http://shop.example.com/catalog is answered by Service catalog of namespace lesson7-catalog, through an HTTPRoute of lesson7 that the catalog team allows with a ReferenceGrant."""
     r = lab.http(VIA, SHOP, "/catalog")
     got = _answered_by(r)
-    decision = route_request(lab.world, f"lesson7/{GATEWAY}", Request(SHOP, "/catalog"))
+    decision = route_request(lab.world, f"{lab.ns()}/{GATEWAY}", Request(SHOP, "/catalog"))
     route_ns = (decision.route or "").partition("/")[0]
-    if got == "catalog" and r.data.get("service", "").startswith("lesson7-catalog/") and route_ns == "lesson7":
+    if got == "catalog" and (r.data.get("service") or "").startswith(f"{lab.ns('lesson7-catalog')}/") and route_ns == lab.ns():
         return
     observed = f"answered by {got}" + (f" (HTTP {r.data.get('status')})" if r.data.get("status") else "")
-    if got == "catalog" and route_ns != "lesson7":
+    if got == "catalog" and route_ns != lab.ns():
         observed += f"; the route that serves it is {decision.route}, not a route of lesson7 (the shop team's namespace)"
     raise CheckFailed(f"http://{SHOP}/catalog is answered by lesson7-catalog/catalog through an HTTPRoute in lesson7",
                       observed, evidence=r.evidence + _status_evidence(lab, "catalog"),
-                      hints=list(r.data.get("hints", [])), kubectl=[r.kubectl, "kubectl get referencegrant -n lesson7-catalog -o yaml"])
+                      hints=list(r.data.get("hints", [])), kubectl=[r.kubectl, f"kubectl get referencegrant -n {lab.ns('lesson7-catalog')} -o yaml"])
 
 
 def test_broken_route_fixed(lab):
@@ -127,7 +127,7 @@ def test_broken_route_fixed(lab):
         return
     raise CheckFailed(f"http://{BLOG}/ is answered by Service blog", f"{_answered_by(r)}",
                       evidence=r.evidence + _status_evidence(lab, "blog"), hints=list(r.data.get("hints", [])),
-                      kubectl=[r.kubectl, "kubectl get httproute blog -n lesson7 -o yaml"])
+                      kubectl=[r.kubectl, f"kubectl get httproute blog -n {lab.ns()} -o yaml"])
 
 
 # -------------------------------------------------------------------------------------- helpers
@@ -149,7 +149,8 @@ def _shares(shares: dict[str, float]) -> str:
 
 
 def _canary_hints(shares: dict[str, float]) -> list[str]:
-    v1, v2 = shares.get("lesson7/api-v1", 0.0), shares.get("lesson7/api-v2", 0.0)
+    by_name = {k.rpartition("/")[2]: v for k, v in shares.items()}
+    v1, v2 = by_name.get("api-v1", 0.0), by_name.get("api-v2", 0.0)
     if v2 > v1:
         return ["most requests reach the canary: the weights are on the wrong backends; api-v1 needs weight 90, api-v2 weight 10"]
     if v1 and v2 and abs(v1 - v2) < 0.2:

@@ -155,10 +155,34 @@ def rewrite_object(obj: Mapping[str, Any], namespace_map: Mapping[str, str], nod
                 for peer in (rule or {}).get(peers_key) or []:
                     if isinstance(peer, dict):
                         _rewrite_namespace_selector(peer.get("namespaceSelector"), namespace_map)
+    if out.get("kind") in ("Gateway", "HTTPRoute", "ReferenceGrant") and isinstance(spec, dict):
+        _rewrite_gateway_api_namespaces(out["kind"], spec, namespace_map)
     for key in ("spec", "data"):
         if key in out:
             out[key] = _rewrite_strings(out[key], namespace_map, key == "data")
     return out
+
+
+def _rewrite_gateway_api_namespaces(kind: str, spec: dict[str, Any], namespace_map: Mapping[str, str]) -> None:
+    """Gateway API references that name a namespace: parentRefs, backendRefs, certificateRefs, ReferenceGrant `from`."""
+    def fix(ref: Any) -> None:
+        if isinstance(ref, dict) and ref.get("namespace") in namespace_map:
+            ref["namespace"] = namespace_map[ref["namespace"]]
+
+    if kind == "HTTPRoute":
+        for ref in spec.get("parentRefs") or []:
+            fix(ref)
+        for rule in spec.get("rules") or []:
+            for ref in (rule or {}).get("backendRefs") or []:
+                fix(ref)
+    elif kind == "Gateway":
+        for lis in spec.get("listeners") or []:
+            for ref in ((lis or {}).get("tls") or {}).get("certificateRefs") or []:
+                fix(ref)
+            _rewrite_namespace_selector((((lis or {}).get("allowedRoutes") or {}).get("namespaces") or {}).get("selector"), namespace_map)
+    elif kind == "ReferenceGrant":
+        for ref in spec.get("from") or []:
+            fix(ref)
 
 
 def fence_problems(manifests: Iterable[Any], allowed_namespaces: Iterable[str]) -> list[str]:
