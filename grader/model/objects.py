@@ -149,7 +149,7 @@ class World:
     ingresses: list[Raw] = field(default_factory=list)
     ingress_classes: list[Raw] = field(default_factory=list)
     secrets: list[Raw] = field(default_factory=list)
-    others: list[Raw] = field(default_factory=list)  # ConfigMaps, Gateways, ...: kept, not interpreted
+    others: list[Raw] = field(default_factory=list)  # ConfigMaps, Gateway API objects (read by grader.model.gateway), ...
     cni_enforces_policy: bool = True  # False models Flannel (or kindnet failing open)
     cluster_domain: str = CLUSTER_DOMAIN
 
