@@ -188,28 +188,24 @@ def match_request(match: dict[str, Any], req: Request) -> bool:
     if match.get("method") and str(match["method"]).upper() != req.method.upper():
         return False
     headers = _Headers(req.headers)
-    for h in _first_by_name(match.get("headers") or [], fold=True):
-        got = headers.get(str(h.get("name")))
-        if got is None:
-            return False
-        if (h.get("type") or "Exact") == "RegularExpression":
-            if re.fullmatch(str(h.get("value")), got) is None:
-                return False
-        elif got != str(h.get("value")):
-            return False
+    if not all(_value_matches(h, headers.get(str(h.get("name")))) for h in _first_by_name(match.get("headers") or [], fold=True)):
+        return False
     query: dict[str, str] = {}
     for k, v in req.query:
-        query.setdefault(k, v)
-    for q in _first_by_name(match.get("queryParams") or [], fold=False):
-        got = query.get(str(q.get("name")))
-        if got is None:
+        query.setdefault(k, v)  # the first value of a repeated parameter
+    return all(_value_matches(q, query.get(str(q.get("name")))) for q in _first_by_name(match.get("queryParams") or [], fold=False))
+
+
+def _value_matches(spec: dict[str, Any], got: str | None) -> bool:
+    """A header or query parameter match (Exact, or RegularExpression as Python's re.fullmatch) against the request's value."""
+    if got is None:
+        return False
+    if (spec.get("type") or "Exact") == "RegularExpression":
+        try:
+            return re.fullmatch(str(spec.get("value")), got) is not None
+        except re.error:
             return False
-        if (q.get("type") or "Exact") == "RegularExpression":
-            if re.fullmatch(str(q.get("value")), got) is None:
-                return False
-        elif got != str(q.get("value")):
-            return False
-    return True
+    return got == str(spec.get("value"))
 
 
 def precedence(match: dict[str, Any]) -> tuple[int, int, int, int, int]:
