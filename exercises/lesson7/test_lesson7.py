@@ -165,7 +165,9 @@ def _status_evidence(lab, route: str) -> list[str]:
     rs = analyze(lab.world).routes.get(f"{lab.ns()}/{route}")
     if rs is None:
         return [f"no HTTPRoute {route} in {lab.ns()}"]
-    return [f"status of HTTPRoute {rs.key} (kubectl get httproute {route} -n {lab.ns()} -o yaml):"] + [f"  {line}" for line in rs.status_lines()]
+    return ([f"status of HTTPRoute {rs.key} as its controller computes it from your objects "
+             f"(on a cluster: kubectl get httproute {route} -n {lab.ns()} -o yaml):"]
+            + [f"  {line}" for line in rs.status_lines()])
 
 
 def _fail_table(lab, expected: str, wrong, rows, host: str, hints=()) -> None:
