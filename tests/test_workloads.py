@@ -564,3 +564,86 @@ def test_schedule_anyway_never_leaves_a_pod_pending():
     spec = SPREAD.replace("DoNotSchedule", "ScheduleAnyway").replace("\n  ", "\n      ").replace("  topology", "      topology", 1)
     anyway = pods_of(world_of(workload("Deployment", "web", "  replicas: 3", spec)), "Deployment/web")
     assert all(p.node for p in anyway) and not all(p.node for p in replicas)
+
+
+# ------------------------------------------------------------------------- placement: reasons, guesses, every outcome
+
+from grader.model.workloads import possible_placements  # noqa: E402
+
+
+def test_a_pending_pod_says_why_as_the_schedulers_event_does():
+    world = world_of(pod("lost", spec="  nodeSelector: {kubernetes.io/hostname: worker1}"))
+    lost = world.pod("default/lost")
+    assert (lost.node, lost.ip, lost.ready) == ("", "", False)
+    assert lost.pending_reason == (
+        "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
+        "2 node(s) didn't match Pod's node affinity/selector."
+    )
+    assert "is Pending: 0/3 nodes are available" in lost.placement_note()
+
+
+def test_a_node_name_of_no_node_is_pending_with_its_own_reason():
+    ghost = world_of(pod("ghost", spec="  nodeName: course-worker3")).pod("default/ghost")
+    assert ghost.ip == "" and "no node of that name" in ghost.pending_reason
+
+
+def test_an_unpinned_pod_goes_to_the_emptier_worker_and_its_node_is_marked_as_a_guess():
+    # The real scheduler spreads pods no rule pins (LIVE-LAB.md): the client lands beside nobody.
+    world = world_of(pod("server", spec="  nodeName: course-worker") + pod("client"))
+    client = world.pod("default/client")
+    assert client.node == "course-worker2"
+    assert client.candidates == ("course-worker", "course-worker2") and client.placement_guessed
+    assert "simulator's guess" in client.placement_note()
+    server = world.pod("default/server")
+    assert server.candidates == () and not server.placement_guessed
+
+
+def test_a_preferred_affinity_steers_the_guess_but_leaves_it_a_guess():
+    prefer = """  affinity:
+    podAffinity:
+      preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 50
+        podAffinityTerm:
+          labelSelector: {matchLabels: {role: server}}
+          topologyKey: kubernetes.io/hostname"""
+    world = world_of(pod("server", spec="  nodeName: course-worker2", meta="  labels: {role: server}") + pod("client", spec=prefer))
+    client = world.pod("default/client")
+    assert client.node == "course-worker2" and client.placement_guessed
+
+
+def test_possible_placements_cover_every_scheduling_order_and_choice():
+    both = """  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+        - matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [course-worker, course-worker2]}]"""
+    world = world_of(pod("a", spec=both) + pod("b", spec=both))
+    outcomes = possible_placements(world, ["default/a", "default/b"])
+    assert {(o["default/a"], o["default/b"]) for o in outcomes} == {
+        (x, y) for x in ("course-worker", "course-worker2") for y in ("course-worker", "course-worker2")}
+
+
+def test_possible_placements_honour_one_sided_anti_affinity_in_both_orders():
+    anti = """  affinity:
+    podAntiAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - labelSelector: {matchLabels: {role: server}}
+        topologyKey: kubernetes.io/hostname"""
+    world = world_of(pod("server", meta="  labels: {role: server}") + pod("client", spec=anti))
+    outcomes = possible_placements(world, ["default/server", "default/client"])
+    assert outcomes and all(o["default/server"] != o["default/client"] and o["default/client"] for o in outcomes)
+
+
+def test_possible_placements_report_a_pod_left_without_a_node_in_some_order():
+    # Each pod refuses the other's node, and only course-worker suits the server: the client, if it is
+    # placed first on course-worker, leaves the server nowhere to go.
+    anti = """  affinity:
+    podAntiAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - labelSelector: {matchLabels: {role: client}}
+        topologyKey: kubernetes.io/hostname"""
+    world = world_of(pod("server", spec="  nodeSelector: {kubernetes.io/hostname: course-worker}\n" + anti, meta="  labels: {role: server}")
+                     + pod("client", meta="  labels: {role: client}"))
+    outcomes = possible_placements(world, ["default/server", "default/client"])
+    assert any(o["default/server"] is None for o in outcomes)
+    assert any(o["default/server"] == "course-worker" and o["default/client"] == "course-worker2" for o in outcomes)

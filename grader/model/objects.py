@@ -69,10 +69,29 @@ class Pod:
     owner: str | None = None  # "Deployment/web" etc., for messages
     source: Source | None = None
     containers: list[dict[str, Any]] = field(default_factory=list)  # raw container specs (image, args): listeners
+    spec: dict[str, Any] = field(default_factory=dict)  # the raw pod spec (placement rules, dnsPolicy, dnsConfig)
+    # Nodes the scheduler could have chosen when it placed this pod; empty when nothing chose (nodeName,
+    # a DaemonSet's node) or for a live pod. More than one: the simulator's `node` is a guess.
+    candidates: tuple[str, ...] = ()
+    pending_reason: str = ""  # why the pod has no node, as `kubectl describe pod` says it
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def placement_guessed(self) -> bool:
+        """Whether the scheduler was free to choose among several nodes (the simulator's node is then a guess)."""
+        return len(self.candidates) > 1
+
+    def placement_note(self) -> str:
+        """How this pod got its node, in words for a trace."""
+        if self.pending_reason or not self.node:
+            return f"{self.key} is Pending: {self.pending_reason or 'it has no node'}"
+        if self.placement_guessed:
+            return (f"{self.key} runs on {self.node} by the simulator's guess: the scheduler may choose any of "
+                    f"{', '.join(self.candidates)}")
+        return f"{self.key} runs on {self.node}"
 
     def named_port(self, name: str, protocol: str | None = None) -> ContainerPort | None:
         """The container port with this name (and protocol, when given), or None."""

@@ -16,9 +16,15 @@ The rules, each a simplification of what the course cluster (kind, 1 control-pla
   Hashes and suffixes come from a SHA-256 of the object's namespace/name, in Kubernetes' vowel-free
   alphabet, so they look real and never change between runs.
 - Scheduling: spec.nodeName (and a DaemonSet's node) binds a pod at creation, without the scheduler;
-  those pods are placed first, so the scheduler sees them. Every other pod goes to a node that passes
-  the scheduler's filters; among several, pods take turns round-robin in namespace/name order (so two
-  replicas, or two pods, land on different workers). The filters:
+  those pods are placed first, so the scheduler sees them. Every other pod goes, in namespace/name
+  order, to a node that passes the scheduler's filters. Among several feasible nodes the real
+  scheduler's choice is not determined by the manifests: the simulator guesses it from the scoring
+  plugins' tendencies (preferred node affinity and preferred pod (anti-)affinity first, then
+  ScheduleAnyway spread, then spreading a workload's replicas, then the emptier node, so two replicas or
+  two unpinned pods land on different workers, as a real scheduler usually does) and records the
+  feasible nodes in `Pod.candidates`: more than one means the node is a guess, which traces say and
+  no check may depend on (`possible_placements` gives every outcome the scheduler may choose). The filters,
+  in the scheduler's order (the first that fails names the node's reason in the Pending message):
   - nodeSelector, and nodeAffinity requiredDuringSchedulingIgnoredDuringExecution (terms ORed,
     expressions ANDed; In, NotIn, Exists, DoesNotExist, Gt, Lt; matchFields metadata.name);
   - the control-plane taint (tolerations);
@@ -33,10 +39,12 @@ The rules, each a simplification of what the course cluster (kind, 1 control-pla
     domains must stay <= maxSkew; domains are the nodes passing nodeSelector/nodeAffinity
     (nodeAffinityPolicy Honor) and, by default, tainted nodes too (nodeTaintsPolicy Ignore), so on kind
     the control-plane counts as an empty domain; minDomains is honoured.
-  Not modelled: every preferred* term and ScheduleAnyway constraints (they rank nodes, they never make
-  one infeasible), matchLabelKeys/mismatchLabelKeys, node resources, and taints other than the
+  preferred* terms and ScheduleAnyway constraints only rank nodes (they never make one infeasible).
+  Not modelled: matchLabelKeys/mismatchLabelKeys, node resources, and taints other than the
   control-plane's. A pod that can go nowhere (unknown nodeName, a nodeSelector no node matches, an
-  anti-affinity every node violates) stays Pending: ip "" and ready False, as `kubectl get pods` would show.
+  anti-affinity every node violates) stays Pending: ip "" and ready False, as `kubectl get pods` would show,
+  with `Pod.pending_reason` worded as the scheduler's FailedScheduling event
+  ("0/3 nodes are available: 1 node(s) had untolerated taint {...}, 2 node(s) didn't match Pod's node affinity/selector.").
 - Pod IPs: node i (index in NODE_NAMES) owns 10.244.i.0/24 as in kind; its pods get .2, .3, ... in
   namespace/name order, skipping addresses given in status.podIP. hostNetwork pods use the node's IP.
 - Readiness: a Pod is ready unless status.phase is present and not Running, or status.conditions has
@@ -280,23 +288,25 @@ def _requirement_matches(requirement: Any, value: str | None) -> bool:
     return False
 
 
+def _term_matches_node(term: Any, node: Node) -> bool:
+    """One nodeSelectorTerm: every matchExpressions and matchFields requirement holds (an empty term matches nothing)."""
+    if not isinstance(term, dict):
+        return False
+    expressions = term.get("matchExpressions") or []
+    fields = term.get("matchFields") or []
+    if not expressions and not fields:
+        return False
+    return all(_requirement_matches(r, node.labels.get(str((r or {}).get("key")))) for r in expressions) and all(
+        _requirement_matches(r, node.name if (r or {}).get("key") == "metadata.name" else None) for r in fields
+    )
+
+
 def _node_affinity_allows(node: Node, pod_spec: dict[str, Any]) -> bool:
     """nodeAffinity requiredDuringSchedulingIgnoredDuringExecution: any term whose requirements all hold."""
     required = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
     if not isinstance(required, dict):
         return True
-    for term in required.get("nodeSelectorTerms") or []:
-        if not isinstance(term, dict):
-            continue
-        expressions = term.get("matchExpressions") or []
-        fields = term.get("matchFields") or []
-        if not expressions and not fields:
-            continue  # an empty term selects no node
-        if all(_requirement_matches(r, node.labels.get(str((r or {}).get("key")))) for r in expressions) and all(
-            _requirement_matches(r, node.name if (r or {}).get("key") == "metadata.name" else None) for r in fields
-        ):
-            return True
-    return False
+    return any(_term_matches_node(term, node) for term in required.get("nodeSelectorTerms") or [])
 
 
 def _node_selected(node: Node, pod_spec: dict[str, Any]) -> bool:
@@ -318,6 +328,15 @@ def _node_allowed(node: Node, pod_spec: dict[str, Any]) -> bool:
 
 # ------------------------------------------------------------------------------------- inter-pod scheduling
 
+# Why a node is filtered out, worded as the scheduler's FailedScheduling event words it (plugin reasons).
+_TAINT_REASON = "node(s) had untolerated taint {" + CONTROL_PLANE_TAINT + ": }"
+_SELECTOR_REASON = "node(s) didn't match Pod's node affinity/selector"
+_SPREAD_REASON = "node(s) didn't match pod topology spread constraints"
+_SPREAD_LABEL_REASON = "node(s) didn't match pod topology spread constraints (missing required label)"
+_AFFINITY_REASON = "node(s) didn't match pod affinity rules"
+_ANTI_AFFINITY_REASON = "node(s) didn't match pod anti-affinity rules"
+_EXISTING_ANTI_AFFINITY_REASON = "node(s) didn't satisfy existing pods anti-affinity rules"
+
 
 @dataclass
 class _Bound:
@@ -334,6 +353,19 @@ class _Bound:
 def _required_terms(pod_spec: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     required = ((pod_spec.get("affinity") or {}).get(kind) or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
     return [t for t in required or [] if isinstance(t, dict) and t.get("topologyKey")]
+
+
+def _preferred_terms(pod_spec: dict[str, Any], kind: str) -> list[tuple[int, dict[str, Any]]]:
+    """(weight, term) of the preferredDuringScheduling... list of nodeAffinity, podAffinity or podAntiAffinity."""
+    preferred = ((pod_spec.get("affinity") or {}).get(kind) or {}).get("preferredDuringSchedulingIgnoredDuringExecution")
+    out = []
+    for entry in preferred or []:
+        if not isinstance(entry, dict):
+            continue
+        term = entry.get("preference") if kind == "nodeAffinity" else entry.get("podAffinityTerm")
+        if isinstance(term, dict) and (kind == "nodeAffinity" or term.get("topologyKey")):
+            out.append((_int(entry.get("weight"), 1), term))
+    return out
 
 
 def _term_selects(term: dict[str, Any], owner_namespace: str, plan: _PodPlan,
@@ -355,60 +387,126 @@ def _same_domain(a: Node, b: Node, key: str) -> bool:
     return key in a.labels and key in b.labels and a.labels[key] == b.labels[key]
 
 
-def _pod_affinity_allows(plan: _PodPlan, node: Node, bound: list[_Bound], repelling: list[_Bound],
-                         namespaces: dict[str, Namespace]) -> bool:
-    """The InterPodAffinity filter: required affinity, required anti-affinity, and existing pods' anti-affinity."""
+def _pod_affinity_failure(plan: _PodPlan, node: Node, bound: list[_Bound], repelling: list[_Bound],
+                          namespaces: dict[str, Namespace]) -> str | None:
+    """The InterPodAffinity filter, in its order: required affinity, required anti-affinity, existing pods' anti-affinity."""
+    terms = _required_terms(plan.spec, "podAffinity")
+    if terms and not all(any(_same_domain(node, b.node, t["topologyKey"]) and _term_selects(t, plan.namespace, b.plan, namespaces)
+                             for b in bound) for t in terms):
+        # The first pod of a group that selects itself may go anywhere its topology keys exist.
+        nobody_matches = not any(all(_term_selects(t, plan.namespace, b.plan, namespaces) for t in terms) for b in bound)
+        if not (nobody_matches and all(_term_selects(t, plan.namespace, plan, namespaces) for t in terms)
+                and all(t["topologyKey"] in node.labels for t in terms)):
+            return _AFFINITY_REASON
     for term in _required_terms(plan.spec, "podAntiAffinity"):
         key = term["topologyKey"]
         if any(_same_domain(node, b.node, key) and _term_selects(term, plan.namespace, b.plan, namespaces) for b in bound):
-            return False
+            return _ANTI_AFFINITY_REASON
     for b in repelling:  # symmetry: a pod already there keeps out the pods its anti-affinity selects
         for term in b.anti_terms:
             if _same_domain(node, b.node, term["topologyKey"]) and _term_selects(term, b.plan.namespace, plan, namespaces):
-                return False
-    terms = _required_terms(plan.spec, "podAffinity")
-    if not terms:
-        return True
-    if all(any(_same_domain(node, b.node, t["topologyKey"]) and _term_selects(t, plan.namespace, b.plan, namespaces)
-               for b in bound) for t in terms):
-        return True
-    # The first pod of a group that selects itself may go anywhere its topology keys exist.
-    nobody_matches = not any(all(_term_selects(t, plan.namespace, b.plan, namespaces) for t in terms) for b in bound)
-    return (nobody_matches and all(_term_selects(t, plan.namespace, plan, namespaces) for t in terms)
-            and all(t["topologyKey"] in node.labels for t in terms))
+                return _EXISTING_ANTI_AFFINITY_REASON
+    return None
 
 
-def _spread_allows(plan: _PodPlan, node: Node, bound: list[_Bound], nodes: list[Node]) -> bool:
+def _spread_counts(plan: _PodPlan, c: dict[str, Any], bound: list[_Bound], nodes: list[Node]) -> dict[str, int]:
+    """Matching pods per topology domain of one topologySpreadConstraint (domains: the nodes it counts)."""
+    key, selector = c.get("topologyKey"), c.get("labelSelector")
+    eligible = [n for n in nodes
+                if key in n.labels
+                and (c.get("nodeAffinityPolicy") == "Ignore" or _node_selected(n, plan.spec))
+                and (c.get("nodeTaintsPolicy") != "Honor" or _taints_tolerated(n, plan.spec))]
+    counts = {n.labels[key]: 0 for n in eligible}
+    eligible_names = {n.name for n in eligible}
+    for b in bound:
+        if (b.node.name in eligible_names and b.plan.namespace == plan.namespace
+                and isinstance(selector, dict) and matches(selector, b.plan.labels)):
+            counts[b.node.labels[key]] += 1
+    return counts
+
+
+def _spread_constraints(plan: _PodPlan, when: str) -> list[dict[str, Any]]:
+    return [c for c in plan.spec.get("topologySpreadConstraints") or []
+            if isinstance(c, dict) and c.get("whenUnsatisfiable", "DoNotSchedule") == when and c.get("topologyKey")]
+
+
+def _spread_failure(plan: _PodPlan, node: Node, bound: list[_Bound], nodes: list[Node]) -> str | None:
     """The PodTopologySpread filter for whenUnsatisfiable: DoNotSchedule constraints."""
     for c in plan.spec.get("topologySpreadConstraints") or []:
         if not isinstance(c, dict) or c.get("whenUnsatisfiable", "DoNotSchedule") != "DoNotSchedule":
             continue
         key, max_skew, selector = c.get("topologyKey"), _int(c.get("maxSkew"), 1), c.get("labelSelector")
         if not key or key not in node.labels:
-            return False
-        eligible = [n for n in nodes
-                    if key in n.labels
-                    and (c.get("nodeAffinityPolicy") == "Ignore" or _node_selected(n, plan.spec))
-                    and (c.get("nodeTaintsPolicy") != "Honor" or _taints_tolerated(n, plan.spec))]
-        counts = {n.labels[key]: 0 for n in eligible}
-        eligible_names = {n.name for n in eligible}
-        for b in bound:
-            if (b.node.name in eligible_names and b.plan.namespace == plan.namespace
-                    and isinstance(selector, dict) and matches(selector, b.plan.labels)):
-                counts[b.node.labels[key]] += 1
+            return _SPREAD_LABEL_REASON
+        counts = _spread_counts(plan, c, bound, nodes)
         lowest = min(counts.values()) if counts else 0
         if len(counts) < _int(c.get("minDomains"), 1):
             lowest = 0  # fewer domains than minDomains: the global minimum counts as 0
         own = 1 if isinstance(selector, dict) and matches(selector, plan.labels) else 0
         if counts.get(node.labels[key], 0) + own - lowest > max_skew:
-            return False
-    return True
+            return _SPREAD_REASON
+    return None
 
 
-def _schedule(plans: list[_PodPlan], nodes: list[Node], namespaces: dict[str, Namespace]) -> list[str | None]:
-    """The node name of each plan (None = Pending), see the module docstring for the rules."""
+def _filter_failure(plan: _PodPlan, node: Node, bound: list[_Bound], repelling: list[_Bound], nodes: list[Node],
+                    namespaces: dict[str, Namespace]) -> str | None:
+    """Why the scheduler's filters reject `node` for this pod (the first failing plugin, in the scheduler's order), or None."""
+    if not _taints_tolerated(node, plan.spec):
+        return _TAINT_REASON
+    if not _node_selected(node, plan.spec):
+        return _SELECTOR_REASON
+    return _spread_failure(plan, node, bound, nodes) or _pod_affinity_failure(plan, node, bound, repelling, namespaces)
+
+
+def _unschedulable_message(failures: dict[str, str], total: int) -> str:
+    """The FailedScheduling event: '0/3 nodes are available: 1 node(s) had untolerated taint ..., 2 node(s) ...'."""
+    counts: dict[str, int] = {}
+    for reason in failures.values():
+        counts[reason] = counts.get(reason, 0) + 1
+    parts = sorted(f"{n} {reason}" for reason, n in counts.items())
+    return f"0/{total} nodes are available: {', '.join(parts)}."
+
+
+def _score(plan: _PodPlan, node: Node, bound: list[_Bound], nodes: list[Node],
+           namespaces: dict[str, Namespace]) -> tuple[int, int, int, int]:
+    """How much the scheduler's scoring likes `node` for this pod, as a sortable tuple (higher is better).
+
+    A guess at the default scoring plugins' tendencies, most decisive first: preferred node affinity and
+    preferred pod (anti-)affinity (the pod's own terms and, symmetrically, existing pods' terms that select
+    it), then ScheduleAnyway spread constraints, then spreading a workload's replicas, then the emptier node
+    (pods without requests still count a default request each, so least-allocated favours fewer pods)."""
+    preferred = sum(w for w, term in _preferred_terms(plan.spec, "nodeAffinity") if _term_matches_node(term, node))
+    for kind, sign in (("podAffinity", 1), ("podAntiAffinity", -1)):
+        for weight, term in _preferred_terms(plan.spec, kind):
+            if any(_same_domain(node, b.node, term["topologyKey"]) and _term_selects(term, plan.namespace, b.plan, namespaces)
+                   for b in bound):
+                preferred += sign * weight
+        for b in bound:
+            for weight, term in _preferred_terms(b.plan.spec, kind):
+                if _same_domain(node, b.node, term["topologyKey"]) and _term_selects(term, b.plan.namespace, plan, namespaces):
+                    preferred += sign * weight
+    skew = 0
+    for c in _spread_constraints(plan, "ScheduleAnyway"):
+        if c["topologyKey"] in node.labels:
+            skew += _spread_counts(plan, c, bound, nodes).get(node.labels[c["topologyKey"]], 0)
+    here = [b for b in bound if b.node.name == node.name]
+    siblings = sum(1 for b in here if plan.owner and b.plan.owner == plan.owner and b.plan.namespace == plan.namespace)
+    return (preferred, -skew, -siblings, -len(here))
+
+
+@dataclass
+class _Choice:
+    """Where the scheduler put one pod: `node` None = Pending (`pending` says why); `candidates` = the nodes it could choose."""
+
+    node: str | None
+    candidates: tuple[str, ...] = ()
+    pending: str = ""
+
+
+def _schedule(plans: list[_PodPlan], nodes: list[Node], namespaces: dict[str, Namespace]) -> list[_Choice]:
+    """Where each plan goes, see the module docstring for the rules."""
     by_name = {n.name: n for n in nodes}
-    chosen: list[str | None] = [None] * len(plans)
+    chosen: list[_Choice] = [_Choice(None) for _ in plans]
     bound: list[_Bound] = []
     repelling: list[_Bound] = []  # the bound pods with a required anti-affinity
 
@@ -422,32 +520,83 @@ def _schedule(plans: list[_PodPlan], nodes: list[Node], namespaces: dict[str, Na
     for i, plan in enumerate(plans):
         given = plan.node or plan.spec.get("nodeName")
         if given:  # bound at creation, no scheduler involved
-            chosen[i] = given
             if given in by_name:
+                chosen[i] = _Choice(given)
                 bind(plan, by_name[given])
+            else:
+                chosen[i] = _Choice(given, pending=(
+                    f"spec.nodeName is {given}, and the cluster has no node of that name (its nodes: "
+                    f"{', '.join(by_name)}): no scheduler places this pod and no kubelet starts it; the pod garbage "
+                    "collector deletes a pod bound to a missing node"))
         else:
             waiting.append(i)
-    turn = 0
     while waiting:
         deferred = []
         for i in waiting:
             plan = plans[i]
-            feasible = [n for n in nodes if _node_allowed(n, plan.spec)
-                        and _pod_affinity_allows(plan, n, bound, repelling, namespaces)
-                        and _spread_allows(plan, n, bound, nodes)]
+            feasible = [n for n in nodes if _filter_failure(plan, n, bound, repelling, nodes, namespaces) is None]
             if not feasible:
                 deferred.append(i)
                 continue
-            node = feasible[0]
-            if len(feasible) > 1:
-                node = feasible[turn % len(feasible)]
-                turn += 1
-            chosen[i] = node.name
+            node = max(feasible, key=lambda n: _score(plan, n, bound, nodes, namespaces))  # first of equals wins
+            chosen[i] = _Choice(node.name, tuple(n.name for n in feasible))
             bind(plan, node)
         if len(deferred) == len(waiting):
             break  # no progress: these stay Pending
         waiting = deferred
+    for i in waiting:
+        plan = plans[i]
+        failures = {n.name: _filter_failure(plan, n, bound, repelling, nodes, namespaces) or "" for n in nodes}
+        chosen[i] = _Choice(None, pending=_unschedulable_message(failures, len(nodes)))
     return chosen
+
+
+def _plan_of(pod: Pod) -> _PodPlan:
+    return _PodPlan(pod.namespace, pod.name, dict(pod.labels), pod.spec, owner=pod.owner)
+
+
+def _pinned_node(pod: Pod) -> str | None:
+    """The node a pod was bound to without the scheduler (nodeName, a DaemonSet's node), or None."""
+    if pod.spec.get("nodeName"):
+        return str(pod.spec["nodeName"])
+    if pod.owner and pod.owner.startswith("DaemonSet/") and pod.node:
+        return pod.node
+    return None
+
+
+def possible_placements(world: World, keys: list[str], *, limit: int = 4000) -> list[dict[str, str | None]] | None:
+    """Every joint placement of the pods `keys` the scheduler may produce, in any scheduling order and with any
+    choice among feasible nodes; every other pod stays where the world has it. A pod that can go nowhere in an
+    outcome maps to None (Pending). Returns None when more than `limit` partial placements would be explored."""
+    by_name = {n.name: n for n in world.nodes}
+    pods = {k: world.pod(k) for k in keys}
+    plans = {k: _plan_of(p) for k, p in pods.items() if p is not None}
+    fixed = {k: _pinned_node(p) for k, p in pods.items() if p is not None}
+    others = [_Bound(_plan_of(p), by_name[p.node]) for p in world.pods if p.key not in plans and p.node in by_name]
+    start = tuple(sorted((k, fixed[k]) for k in plans if fixed[k]))
+    free = [k for k in sorted(plans) if not fixed[k]]
+    outcomes: dict[tuple, dict[str, str | None]] = {}
+    seen: set[tuple] = set()
+    stack = [start]
+    while stack:
+        state = stack.pop()
+        if state in seen:
+            continue
+        seen.add(state)
+        if len(seen) > limit:
+            return None
+        placed = dict(state)
+        bound = others + [_Bound(plans[k], by_name[n]) for k, n in state if n in by_name]
+        repelling = [b for b in bound if b.anti_terms]
+        moves = [(k, n.name) for k in free if k not in placed for n in world.nodes
+                 if _filter_failure(plans[k], n, bound, repelling, world.nodes, world.namespaces) is None]
+        if not moves:
+            result = {k: (placed.get(k) if placed.get(k) in by_name else None) for k in keys}
+            outcomes[tuple(sorted(result.items(), key=lambda kv: kv[0]))] = result
+            continue
+        for k, n in moves:
+            stack.append(tuple(sorted({**placed, k: n}.items())))
+    return list(outcomes.values())
 
 
 def _place_pods(system_plans: list[_PodPlan], plans: list[_PodPlan], nodes: list[Node],
@@ -460,7 +609,8 @@ def _place_pods(system_plans: list[_PodPlan], plans: list[_PodPlan], nodes: list
     next_host = {n.name: 2 for n in nodes}
     pods: list[Pod] = []
     all_plans = system_plans + plans
-    for plan, node_name in zip(all_plans, _schedule(all_plans, nodes, namespaces)):
+    for plan, choice in zip(all_plans, _schedule(all_plans, nodes, namespaces)):
+        node_name = choice.node
         node = by_name.get(node_name or "")
         host_network = bool(plan.spec.get("hostNetwork"))
         status = plan.status or {}
@@ -487,6 +637,9 @@ def _place_pods(system_plans: list[_PodPlan], plans: list[_PodPlan], nodes: list
             owner=plan.owner,
             source=plan.source,
             containers=_running_containers(plan.spec),
+            spec=plan.spec,
+            candidates=choice.candidates,
+            pending_reason=choice.pending,
         ))
     return pods
 
@@ -691,3 +844,21 @@ SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "local-pat
 def is_system_namespace(name: str) -> bool:
     """A namespace kind itself uses; the course's tables and pod lists leave these out."""
     return name in SYSTEM_NAMESPACES
+
+
+def node_filter_candidates(world: World, pod: Pod) -> list[str]:
+    """The nodes a pod's own node rules allow (nodeName, nodeSelector, required node affinity, taints),
+    before other pods' (anti-)affinity and spread are considered."""
+    if pod.spec.get("nodeName"):
+        return [n.name for n in world.nodes if n.name == pod.spec["nodeName"]]
+    return [n.name for n in world.nodes if _node_allowed(n, pod.spec)]
+
+
+def pod_term_selects(world: World, term: dict[str, Any], owner_namespace: str, pod: Pod) -> bool:
+    """Whether a pod (anti-)affinity term written in a pod of `owner_namespace` selects `pod`."""
+    return _term_selects(term, owner_namespace, _plan_of(pod), world.namespaces)
+
+
+def nodes_selected(world: World, pod: Pod) -> list[str]:
+    """The nodes matching the pod's nodeSelector and required node affinity, taints aside."""
+    return [n.name for n in world.nodes if _node_selected(n, pod.spec)]
