@@ -1028,6 +1028,13 @@ def _check_service(check: _Checker, obj: dict) -> None:
         check.error(("spec", "type"), "an ExternalName Service needs spec.externalName", fix="add externalName: <dns name>")
     elif svc_type == "ExternalName" and isinstance(spec.get("externalName"), str):
         _check_external_name(check, spec["externalName"])
+    for field in ("externalTrafficPolicy", "internalTrafficPolicy"):
+        value = spec.get(field)
+        if value is not None and value not in ("Cluster", "Local"):
+            check.error(("spec", field), f"{field} {value!r} is not supported", fix="use Cluster (the default) or Local")
+    if spec.get("externalTrafficPolicy") is not None and svc_type not in ("NodePort", "LoadBalancer"):
+        check.error(("spec", "externalTrafficPolicy"), "externalTrafficPolicy may only be set for externally-accessible services",
+                    fix="remove it, or use type NodePort or LoadBalancer")
     cluster_ip = spec.get("clusterIP")
     if isinstance(cluster_ip, str) and cluster_ip not in ("", "None"):
         try:
@@ -1120,6 +1127,13 @@ def _check_service_allocations(check: _Checker, spec: dict, cluster_ips: dict[st
     reserved = {"10.96.0.1": "Service default/kubernetes", "10.96.0.10": "Service kube-system/kube-dns"}
     if isinstance(ip, str) and ip not in ("", "None"):
         holder = cluster_ips.get(ip) or reserved.get(ip)
+        if holder == check.key:
+            holder = None  # the built-in Service itself, declared again: an update of the existing object, not a conflict
+        elif check.key in reserved.values():
+            kept = next(k for k, v in reserved.items() if v == check.key)
+            check.error(("spec", "clusterIP"), f"spec.clusterIP is immutable: {check.key} keeps {kept}",
+                        fix=f"write clusterIP: {kept}, or leave clusterIP out")
+            holder = None
         if holder:
             check.error(("spec", "clusterIP"), f"clusterIP {ip} is already allocated to {holder}",
                         fix="remove clusterIP: to get a free one allocated")

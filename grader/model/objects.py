@@ -126,6 +126,10 @@ class Service:
     load_balancer_ip: str | None = None
     publish_not_ready: bool = False
     source: Source | None = None
+    # Which endpoints serve traffic from outside the cluster (NodePort, LoadBalancer) and from inside
+    # (ClusterIP): "Cluster" = all ready endpoints, "Local" = only those on the node the traffic enters.
+    external_traffic_policy: str = "Cluster"
+    internal_traffic_policy: str = "Cluster"
 
     @property
     def key(self) -> str:

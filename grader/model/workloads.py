@@ -717,7 +717,9 @@ def _services(manifests: list[Manifest], include_system: bool) -> list[Service]:
         if lb:
             taken_lb.add(lb)
 
-    services = _system_services() if include_system else []
+    declared = {(m.namespace or "default", m.name) for m in manifests}
+    # A built-in Service declared in the manifests is that object, updated: the declaration replaces it.
+    services = [s for s in _system_services() if (s.namespace, s.name) not in declared] if include_system else []
     next_lb = int(ipaddress.ip_address(FIRST_LOAD_BALANCER_IP))
     for m in manifests:
         spec = m.obj.get("spec") or {}
@@ -736,6 +738,7 @@ def _services(manifests: list[Manifest], include_system: bool) -> list[Service]:
             # Skip the network address (offset 0) and the broadcast address of the range.
             offset = _hashed_pick(f"{ns}/{name}", 1, network.num_addresses - 2, taken_ips)
             cluster_ip = str(ipaddress.ip_address(base + offset))
+        wants_external = svc_type in ("NodePort", "LoadBalancer")
         wants_node_ports = svc_type == "NodePort" or (
             svc_type == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts", True) is not False)
         ports = []
@@ -772,6 +775,9 @@ def _services(manifests: list[Manifest], include_system: bool) -> list[Service]:
             load_balancer_ip=lb_ip,
             publish_not_ready=bool(spec.get("publishNotReadyAddresses")),
             source=m.source,
+            # The API server defaults both to Cluster (externalTrafficPolicy only for NodePort/LoadBalancer).
+            external_traffic_policy="Local" if wants_external and spec.get("externalTrafficPolicy") == "Local" else "Cluster",
+            internal_traffic_policy="Local" if spec.get("internalTrafficPolicy") == "Local" else "Cluster",
         ))
     return services
 
