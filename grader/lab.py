@@ -262,6 +262,7 @@ class Lab:
 VERDICT_WORDS = {
     "allowed": "connected",
     "blocked": "blocked: no answer (a NetworkPolicy drops the packets, so the client times out)",
+    "dropped": "no answer (kube-proxy drops the packets: see the evidence)",
     "refused": "connection refused (nothing listens on that port)",
     "no-endpoints": "connection refused (the Service has no ready endpoints)",
     "dns-failure": "the name did not resolve",

@@ -65,6 +65,7 @@ Probe = Connect | Resolve | ClientIP | Http
 Verdict = Literal[
     "allowed",  # connected / answered
     "blocked",  # dropped by a NetworkPolicy (live: TIMEOUT)
+    "dropped",  # dropped by kube-proxy: a Local traffic policy and no endpoint on that node (live: TIMEOUT)
     "refused",  # nothing listens, or a Service without endpoints
     "no-endpoints",
     "dns-failure",

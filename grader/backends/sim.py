@@ -39,7 +39,7 @@ class SimBackend:
             o = external.request(self.world, probe.via, probe.host, probe.path, port=probe.port, tls=probe.tls,
                                  method=probe.method, headers=probe.headers)
             verdict = "allowed" if o.ok else ("not-found" if o.status == 404 else (o.error or f"http-{o.status}"))
-            summary = {"no-endpoints": "connection refused (the Service has no ready endpoints)", "blocked": "no answer (a NetworkPolicy drops it: timeout)"}.get(verdict, "")
+            summary = o.summary or {"no-endpoints": "connection refused (the Service has no ready endpoints)", "blocked": "no answer (a NetworkPolicy drops it: timeout)"}.get(verdict, "")
             data = {
                 "status": o.status,
                 "service": o.service,
@@ -51,6 +51,7 @@ class SimBackend:
                 "cert_issuer": o.cert_issuer,
                 "hints": o.hints,
                 "summary": summary,
+                "placement_note": o.placement_note,
             }
             if probe.via.startswith("gateway:"):
                 # The model knows the split exactly: `shares` are the expected fractions, `samples` None says so.
@@ -86,7 +87,8 @@ class SimBackend:
         if isinstance(probe, (Connect, ClientIP)):
             protocol = probe.protocol if isinstance(probe, Connect) else "TCP"
             c = connect_model.connect(self.world, src, probe.host, probe.port, protocol)
-            data = {"endpoint": c.endpoint, "service": c.service, "dst_ip": c.dst_ip, "hints": c.hints, "summary": c.summary}
+            data = {"endpoint": c.endpoint, "service": c.service, "dst_ip": c.dst_ip, "hints": c.hints, "summary": c.summary,
+                    "placement_note": c.placement_note}
             ok = c.ok
             trace = list(c.trace)
             if isinstance(probe, ClientIP):

@@ -8,16 +8,37 @@
 A Service with several endpoints is tried against each: kube-proxy picks one at random per
 connection, so the verdict is "allowed" when some endpoint accepts (a live probe retried for ~10 s
 sees it), and the trace lists the others.
+
+Traffic policies (kube-proxy, iptables mode; kubernetes.io "Service" and "Virtual IPs and Service Proxies"):
+- A Service with no ready endpoint at all is rejected (REJECT: connection refused), whatever the policy.
+- externalTrafficPolicy (NodePort and LoadBalancer, traffic from outside the cluster): Cluster = any
+  ready endpoint, and the node masquerades the source to its own address (the pod does not see the
+  client's IP). Local = only the endpoints on the node the traffic entered; none there = the packet is
+  dropped (DROP: the client times out); served = no SNAT, the pod sees the client's address. Traffic
+  from a pod (source in the pod network) or from the node itself is treated as Cluster.
+- internalTrafficPolicy (ClusterIP): Local = only the endpoints on the client's node; none there = dropped.
+- On the course cluster localhost:30080 enters at the control-plane node (kind extraPortMappings),
+  which runs no learner pods unless they tolerate its taint; a LoadBalancer IP is an Envoy container of
+  cloud-provider-kind that proxies to the workers' NodePorts (see _through_load_balancer).
+Where "is there a ready endpoint on that node" depends on placements the manifests leave to the
+scheduler, the trace says so and Connection.placement_note carries it (no check may rely on the guess).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 from grader.model import dns, policy, services
 from grader.model.names import is_ip
 from grader.model.listeners import find_listener, pod_listeners
-from grader.model.objects import Pod, Service, ServicePort, World
+from grader.model.objects import POD_CIDR, Node, Pod, Service, ServicePort, World
+
+# What a failed hop behind a proxy was, for the proxy's own summary.
+VERDICT_PHRASES = {"no-endpoints": "the Service has no ready endpoints", "refused": "the node refused it",
+                   "blocked": "a NetworkPolicy dropped it", "dropped": "kube-proxy dropped it"}
+# kind puts this label on its control-plane node; cloud-provider-kind's load balancers leave such nodes out.
+EXCLUDE_FROM_LB = "node.kubernetes.io/exclude-from-external-load-balancers"
 
 
 @dataclass
@@ -35,6 +56,9 @@ class Connection:
     http: bool = False  # the listener speaks HTTP
     netexec: bool = False  # the listener is agnhost netexec (/clientip, /hostname)
     summary: str = ""  # one phrase for the learner when the verdict alone does not say it
+    # Set when the verdict rests on where the scheduler put pods, which the manifests do not decide:
+    # the simulator used its guess; a real cluster may place them otherwise (no check may rely on it).
+    placement_note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -115,8 +139,12 @@ def connect(
     protocol: str = "TCP",
     *,
     src_ip: str | None = None,
+    via_node: str | None = None,
 ) -> Connection:
-    """Follow one connection from `src` (a pod; None with `src_ip` for a client outside the pod network)."""
+    """Follow one connection from `src` (a pod; None with `src_ip` for a client outside the pod network).
+
+    `via_node`: for a client outside the cluster reaching a ClusterIP, the node its packets are routed
+    through (cloud-provider-kind routes the Service range via the control-plane node)."""
     protocol = protocol.upper()
     trace: list[str] = []
     hints: list[str] = []
@@ -148,7 +176,8 @@ def connect(
     # A Service's virtual IP (ClusterIP)
     svc = services.find_service_by_ip(world, ip)
     if svc is not None:
-        return _through_service(world, src, src_ip, svc, port, protocol, trace, hints, via=f"ClusterIP {ip}")
+        entry = next((n for n in world.nodes if n.name == via_node), None) if via_node else None
+        return _through_service(world, src, src_ip, svc, port, protocol, trace, hints, via=f"ClusterIP {ip}", routed_via=entry)
 
     # A node's IP: a NodePort, or a hostNetwork pod on that node
     node = _node_by_ip(world, ip)
@@ -157,9 +186,7 @@ def connect(
         if found is not None:
             svc, sp = found
             trace.append(f"{ip}:{port} is NodePort {sp.node_port} of Service {svc.key} on node {node.name}")
-            # externalTrafficPolicy Cluster: the node masquerades the source to its own IP
-            snat = node.ip if src is None or src.host_network or _external_policy(svc) == "Cluster" else None
-            return _through_service(world, src, src_ip, svc, sp.port, protocol, trace, hints, via=f"NodePort {port}", snat_ip=snat)
+            return _through_service(world, src, src_ip, svc, sp.port, protocol, trace, hints, via=f"NodePort {port}", entry=node)
         for p in world.pods:
             if p.host_network and p.node == node.name and find_listener(p, port, protocol):
                 return _to_pod(world, src, src_ip, p, port, protocol, trace + [f"{ip} is node {node.name}; hostNetwork pod {p.key} listens there"], hints)
@@ -169,8 +196,7 @@ def connect(
     # A LoadBalancer's external IP
     lb = services.find_by_load_balancer_ip(world, ip)
     if lb is not None:
-        trace.append(f"{ip} is the external IP of LoadBalancer Service {lb.key}")
-        return _through_service(world, src, src_ip, lb, port, protocol, trace, hints, via=f"LoadBalancer {ip}", snat_ip=world.nodes[1].ip if world.nodes else None)
+        return _through_load_balancer(world, src, src_ip, lb, ip, port, protocol, trace, hints)
 
     dst = _pod_by_ip(world, ip)
     if dst is not None:
@@ -185,8 +211,117 @@ def connect(
     return Connection("error", trace, hints, dst_ip=ip, dst_port=port, summary=f"{ip} is outside the simulated cluster (egress allowed)")
 
 
-def _external_policy(svc: Service) -> str:
-    return "Cluster"  # the course never sets Local; a real Local policy keeps the client IP
+def _from_outside(world: World, src: Pod | None, src_ip: str | None, entry: Node) -> bool:
+    """Whether kube-proxy on `entry` treats this NodePort/LoadBalancer traffic as external (externalTrafficPolicy applies).
+
+    Pod traffic (source in the pod network) and the node's own traffic are short-circuited to the Cluster
+    policy (kube-proxy's "pod traffic for ... external destinations" and "route LOCAL traffic" rules)."""
+    if src is not None:
+        return src.host_network and src.node != entry.name
+    if src_ip is None:
+        return True
+    if src_ip == entry.ip:
+        return False
+    try:
+        return ipaddress.ip_address(src_ip) not in ipaddress.ip_network(POD_CIDR)
+    except ValueError:
+        return True
+
+
+def _source_node(world: World, src: Pod | None) -> Node | None:
+    if src is None:
+        return None
+    return next((n for n in world.nodes if n.name == src.node), None)
+
+
+def _endpoint_where(world: World, eps: list[services.Endpoint]) -> str:
+    """"pod on node, ..." for a trace, each guessed node marked."""
+    out = []
+    for e in eps:
+        pod = world.pod(e.pod) if e.pod else None
+        where = e.node or "an unknown node"
+        if pod is not None and pod.placement_guessed:
+            where += " (the simulator's guess)"
+        out.append(f"{e.pod or e.ip} on {where}")
+    return ", ".join(out)
+
+
+def _local_placement_note(world: World, svc: Service, eps: list[services.Endpoint], node: Node, src: Pod | None) -> str:
+    """Whether "a ready endpoint runs on the node" holds in every placement the scheduler may choose; a note when not.
+
+    `src` (internalTrafficPolicy): the node is the client's own, which may move too."""
+    from grader.model.workloads import possible_placements
+
+    keys = sorted({e.pod for e in eps if e.pod} | ({src.key} if src is not None else set()))
+    if not any(world.pod(k) is not None and world.pod(k).placement_guessed for k in keys):
+        return ""
+    outcomes = possible_placements(world, keys)
+    fixed = {e.node for e in eps if not e.pod}
+    if outcomes is None:
+        return (f"whether a ready endpoint of {svc.key} runs on the same node depends on where the scheduler puts "
+                f"{len(keys)} pods: too many placements to check, so the simulator's guess decides this trace; a real cluster may differ")
+    def local(o: dict) -> bool:
+        here = o.get(src.key) if src is not None else node.name
+        return here in fixed or any(o.get(e.pod) == here for e in eps if e.pod)
+    answers = {local(o) for o in outcomes}
+    if len(answers) < 2:
+        return ""
+    moving = ", ".join(k for k in keys if world.pod(k) is not None and world.pod(k).placement_guessed)
+    where = "the client's node" if src is not None else node.name
+    return (f"whether a ready endpoint of {svc.key} runs on {where} depends on where the scheduler puts {moving}: "
+            "the manifests do not decide it, the simulator's guess decides this trace, and a real cluster may place them otherwise")
+
+
+def _through_load_balancer(world: World, src: Pod | None, src_ip: str | None, lb: Service, ip: str, port: int, protocol: str,
+                           trace: list[str], hints: list[str]) -> Connection:
+    """cloud-provider-kind's LoadBalancer: an Envoy container at the external IP proxies each connection to a node's
+    NodePort (nodes labelled node.kubernetes.io/exclude-from-external-load-balancers are left out, as kind labels its
+    control-plane). It health-checks each node: kube-proxy's healthz (10256) for Cluster, the Service's healthCheckNodePort
+    for Local, which answers 200 only on nodes with a local ready endpoint. Below 50 % healthy nodes Envoy's panic mode
+    sends to every node. From pods too: its status says ipMode Proxy, so kube-proxy does not short-cut the IP."""
+    trace.append(f"{ip} is the external IP of LoadBalancer Service {lb.key}: cloud-provider-kind's Envoy container proxies "
+                 "each connection to a node's NodePort")
+    if src is not None and not src.host_network:
+        v = policy.evaluate(world, src, None, port, protocol, src_ip=src.ip, dst_ip=ip)
+        if not v.allowed:
+            return Connection("blocked", trace + v.trace, hints, dst_ip=ip, dst_port=port)
+    sp = services.service_port(lb, port, protocol)
+    if sp is None:
+        have = ", ".join(f"{p.port}/{p.protocol}" for p in lb.ports) or "none"
+        trace.append(f"the load balancer listens on the Service's ports ({have}), not on {protocol}/{port}: connection refused")
+        return Connection("refused", trace, hints + [f"LoadBalancer {lb.key} exposes {have}, not {port}/{protocol}"], dst_ip=ip, dst_port=port)
+    if not sp.node_port:
+        trace.append(f"Service {lb.key} port {sp.port} has no nodePort (allocateLoadBalancerNodePorts: false), and "
+                     "cloud-provider-kind forwards to node ports: Envoy has nowhere to send the connection")
+        return Connection("error", trace, hints, dst_ip=ip, dst_port=port, service=lb.key,
+                          summary=f"LoadBalancer {lb.key} has no nodePort to forward to")
+    backends = [n for n in world.nodes if EXCLUDE_FROM_LB not in n.labels] or list(world.nodes)
+    if lb.external_traffic_policy == "Local":
+        local_nodes = {e.node for e in services.ready_endpoints(world, lb)}
+        healthy = [n for n in backends if n.name in local_nodes]
+        trace.append(f"externalTrafficPolicy: Local: Envoy health-checks healthCheckNodePort on {', '.join(n.name for n in backends)}; "
+                     f"healthy (a ready endpoint there): {', '.join(n.name for n in healthy) or 'none'}")
+        if len(healthy) * 2 < len(backends):
+            trace.append("fewer than half of the nodes are healthy: Envoy's panic mode sends to every node anyway")
+            targets = backends
+        else:
+            targets = healthy
+    else:
+        trace.append(f"externalTrafficPolicy: Cluster: every node passes kube-proxy's health check; Envoy picks one of "
+                     f"{', '.join(n.name for n in backends)} at random")
+        targets = backends
+    results = [(n, connect(world, None, n.ip, sp.node_port, protocol, src_ip=ip)) for n in targets]
+    node, chosen = next(((n, c) for n, c in results if c.ok), results[0])
+    chosen.trace = trace + [f"Envoy ({ip}) connects to {node.name} {node.ip}:{sp.node_port}"] + chosen.trace
+    chosen.hints = hints + chosen.hints
+    chosen.service = lb.key
+    if not chosen.ok:
+        chosen.trace.append("the load balancer accepted the client's TCP connection and closes it: its connection to the node "
+                            "failed (a bare `agnhost connect`, which only opens a connection, still reports success)")
+        behind = chosen.summary or VERDICT_PHRASES.get(chosen.verdict, chosen.verdict)
+        chosen.summary = f"the load balancer of {lb.key} accepts the connection and closes it ({behind})"
+        chosen.verdict = "error" if chosen.verdict != "no-endpoints" else chosen.verdict
+    return chosen
 
 
 def _through_service(
@@ -200,8 +335,13 @@ def _through_service(
     hints: list[str],
     *,
     via: str,
-    snat_ip: str | None = None,
+    entry: Node | None = None,
+    routed_via: Node | None = None,
 ) -> Connection:
+    """kube-proxy's part: Service port -> ready endpoints (all, or the local ones under a Local traffic policy) -> one pod.
+
+    `entry`: the node whose NodePort was reached (externalTrafficPolicy applies); None for a ClusterIP
+    (internalTrafficPolicy applies, on the client's node, or on `routed_via` for a client outside)."""
     sp: ServicePort | None = services.service_port(svc, port, protocol)
     if sp is None:
         have = ", ".join(f"{p.port}/{p.protocol}" for p in svc.ports) or "none"
@@ -216,6 +356,74 @@ def _through_service(
         trace.append(f"{via}: Service {svc.key} port {sp.port}/{sp.protocol} has no ready endpoints; kube-proxy rejects the connection")
         hints += services.endpoint_diagnosis(world, svc)  # the why, once, as hints
         return Connection("no-endpoints", trace, hints, dst_port=port, service=svc.key)
+    snat_ip: str | None = None
+    note = ""
+    if entry is not None:  # NodePort (also the hop a LoadBalancer makes)
+        outside = _from_outside(world, src, src_ip, entry)
+        if outside and svc.external_traffic_policy == "Local":
+            local = [e for e in eps if e.node == entry.name]
+            note = _local_placement_note(world, svc, eps, entry, None)
+            if not local:
+                trace.append(
+                    f"{via} on node {entry.name}: Service {svc.key} has externalTrafficPolicy: Local, so only endpoints on "
+                    f"{entry.name} serve traffic from outside; none of its ready endpoints runs there "
+                    f"({_endpoint_where(world, eps)}): kube-proxy drops the packet (the client times out)"
+                )
+                if note:
+                    trace.append(note)
+                hints.append(
+                    f"Service {svc.key} has externalTrafficPolicy: Local and no ready endpoint on {entry.name}, the node this "
+                    "traffic enters: remove externalTrafficPolicy (Cluster, the default, forwards to any node), or run an "
+                    "endpoint on that node"
+                )
+                return Connection("dropped", trace, hints, dst_port=port, service=svc.key, placement_note=note,
+                                  summary=f"no answer: externalTrafficPolicy: Local and no ready endpoint of {svc.key} on node {entry.name}")
+            trace.append(
+                f"{via} on node {entry.name}: externalTrafficPolicy: Local: only the endpoints on {entry.name} serve it "
+                f"({_endpoint_where(world, local)}), and the client's address {src_ip or '(unknown)'} is kept (no SNAT)"
+            )
+            if note:
+                trace.append(note)
+            eps = local
+        elif svc.external_traffic_policy == "Cluster" or src is None or src.host_network:
+            snat_ip = entry.ip
+            why = ("externalTrafficPolicy: Cluster" if svc.external_traffic_policy == "Cluster"
+                   else "traffic from the node itself is not subject to externalTrafficPolicy: Local")
+            trace.append(f"{via} on node {entry.name}: {why}: any ready endpoint may serve it, and the node masquerades "
+                         f"the source to its own address {entry.ip}")
+        else:
+            trace.append(f"{via} on node {entry.name}: traffic from a pod is not subject to externalTrafficPolicy: Local "
+                         "(kube-proxy treats it as Cluster and keeps the pod's address)")
+    else:  # a ClusterIP
+        if src is None and routed_via is not None:
+            snat_ip = routed_via.ip  # kube-proxy masquerades off-cluster traffic to a Service VIP
+        if svc.internal_traffic_policy == "Local":
+            here = _source_node(world, src) or routed_via
+            if here is None:
+                trace.append(f"{via}: Service {svc.key} has internalTrafficPolicy: Local; the client's node is not known here, "
+                             "so every endpoint is tried")
+            else:
+                local = [e for e in eps if e.node == here.name]
+                note = _local_placement_note(world, svc, eps, here, src if src is not None and src.node == here.name else None)
+                if not local:
+                    trace.append(
+                        f"{via} from node {here.name}: Service {svc.key} has internalTrafficPolicy: Local, so only endpoints on "
+                        f"{here.name} (the client's node) serve it; none of its ready endpoints runs there "
+                        f"({_endpoint_where(world, eps)}): kube-proxy drops the packet (the client times out)"
+                    )
+                    if note:
+                        trace.append(note)
+                    hints.append(
+                        f"Service {svc.key} has internalTrafficPolicy: Local: a client reaches it only through an endpoint on its "
+                        f"own node, and {here.name} has none; remove internalTrafficPolicy (Cluster, the default)"
+                    )
+                    return Connection("dropped", trace, hints, dst_port=port, service=svc.key, placement_note=note,
+                                      summary=f"no answer: internalTrafficPolicy: Local and no ready endpoint of {svc.key} on the client's node {here.name}")
+                trace.append(f"{via} from node {here.name}: internalTrafficPolicy: Local: only the endpoints on {here.name} serve it "
+                             f"({_endpoint_where(world, local)})")
+                if note:
+                    trace.append(note)
+                eps = local
     trace.append(f"{via}: Service {svc.key} port {sp.port} -> targetPort {sp.target_port}; endpoints: " + ", ".join(f"{e.pod or e.ip}:{e.port}" for e in eps))
     results: list[tuple[services.Endpoint, Connection]] = []
     for ep in eps:
@@ -236,6 +444,7 @@ def _through_service(
     chosen.trace = trace
     chosen.hints = hints + chosen.hints
     chosen.service = svc.key
+    chosen.placement_note = chosen.placement_note or note
     if chosen.verdict == "refused":
         chosen.hints += _target_port_hints(svc, sp, [(world.pod(e.pod), e.port) for e, _ in results if e.pod])
     return chosen

@@ -1,9 +1,29 @@
 """An HTTP(S) request from outside the cluster: through the Ingress, a NodePort or a LoadBalancer IP.
 
-On the course cluster, cloud-provider-kind runs the Ingress and LoadBalancer data plane as Envoy
-containers on the kind network, outside the pod network: a NetworkPolicy sees those requests coming
-from a node (after the NodePort hop) or from the Envoy container, never from a pod. The simulator
-models them as traffic from outside with the first worker node's IP as the source.
+How each entry point reaches the pods on the course cluster (clusters/kind.yaml, cloud-provider-kind):
+- NodePort: `localhost:30080` is published by Docker (kind extraPortMappings) to the control-plane
+  node, so the request enters there, from the Docker network's gateway (HOST_SOURCE); kube-proxy on the
+  control-plane applies the Service's externalTrafficPolicy (grader.model.connect).
+- LoadBalancer: the external IP is an Envoy container of cloud-provider-kind on the kind network; it
+  proxies to the workers' NodePorts (grader.model.connect._through_load_balancer), so the pod sees the
+  node's address (Cluster) or the load balancer's own IP (Local), never the client's.
+- Ingress: cloud-provider-kind translates each Ingress to Gateway API and runs one Envoy per namespace
+  (pkg/gateway/gateway.go translateBackendRefToCluster): a ClusterIP backend is reached at
+  ClusterIP:port, routed through the control-plane node, whose kube-proxy masquerades the source to the
+  node's address. A headless backend (clusterIP: None) becomes a STRICT_DNS cluster of
+  <svc>.<ns>.svc.cluster.local on the Service port's numeric targetPort: Envoy resolves it to pod IPs,
+  but the gateway container has routes for the Service range only (the route-adder adds the
+  ServiceCIDRs via the control-plane node), so its connections to pod IPs go nowhere and time out (5 s
+  connect timeout); a named targetPort gives no cluster at all. Either way the client gets a 5xx. (Derived
+  from cloud-provider-kind's source, not observed: its data plane is Envoy, which our machines cannot
+  build.) In-cluster controllers differ: Traefik and HAProxy Ingress read the EndpointSlices and send to
+  the pod IPs directly, so a headless backend works there (traefik/traefik#7102 shows Traefik dialing the
+  pod IP).
+- A backend that refuses the connection or drops it: the proxy answers itself. Envoy (cloud-provider-kind)
+  answers 503 "upstream connect error or disconnect/reset before headers. reset reason: connection
+  failure" (or "connection timeout" after 5 s when the packets are dropped); Traefik answers 502 Bad
+  Gateway (traefik/traefik#7102), HAProxy Ingress 503 (jcmoraisjr/haproxy-ingress#33). Checks test for
+  a 5xx, not the exact code.
 """
 
 from __future__ import annotations
@@ -16,8 +36,13 @@ from grader.model import services
 from grader.model.connect import Connection, connect
 from grader.model.objects import World
 
-# Where outside traffic enters the pod network from (see module docstring).
+# The source address of a request from this machine: Docker's published ports and the kind network's
+# containers see the host as the kind network's gateway.
+HOST_SOURCE = "172.18.0.1"
+# Where an Ingress request comes from: cloud-provider-kind's per-namespace Envoy container on the kind network.
 ENVOY_SOURCE = "172.18.0.100"
+# Envoy's connect_timeout for a gateway backend (cloud-provider-kind's translateBackendRefToCluster).
+ENVOY_CONNECT_TIMEOUT_S = 5
 
 
 @dataclass
@@ -42,6 +67,8 @@ class HttpOutcome:
     route_status: list[str] = field(default_factory=list)
     backend_path: str | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    summary: str = ""  # what happened, in words, when the status or error alone does not say it
+    placement_note: str = ""  # the answer rests on the simulator's guess of where pods run (see connect.Connection)
 
     @property
     def ok(self) -> bool:
@@ -58,9 +85,10 @@ def request(world: World, via: str, host: str, path: str = "/", *, port: int | N
     if via == "nodeport":
         if port is None:
             return HttpOutcome(None, error="a NodePort request needs the nodePort number")
-        node = world.nodes[1] if len(world.nodes) > 1 else world.nodes[0]
-        c = connect(world, None, node.ip, port, "TCP", src_ip=ENVOY_SOURCE)
-        return _served(c, [f"request to node {node.name} {node.ip}:{port}"], tls)
+        node = world.nodes[0]  # kind extraPortMappings publish localhost:30080 on the control-plane node
+        c = connect(world, None, node.ip, port, "TCP", src_ip=HOST_SOURCE)
+        return _served(c, [f"localhost:{port} is published by Docker to node {node.name} ({node.ip}:{port}, kind "
+                           f"extraPortMappings); the request arrives from {HOST_SOURCE}"], tls)
     if via.startswith("loadbalancer:"):
         ref = via.split(":", 1)[1]
         ns, _, name = ref.partition("/")
@@ -77,24 +105,32 @@ def request(world: World, via: str, host: str, path: str = "/", *, port: int | N
         if not svc.load_balancer_ip:
             return HttpOutcome(None, [f"LoadBalancer {ref} has no external IP yet"], error="no external IP")
         lb_port = port or (svc.ports[0].port if svc.ports else 80)
-        c = connect(world, None, svc.load_balancer_ip, lb_port, "TCP", src_ip=ENVOY_SOURCE)
+        c = connect(world, None, svc.load_balancer_ip, lb_port, "TCP", src_ip=HOST_SOURCE)
         return _served(c, [f"request to LoadBalancer {ref} at {svc.load_balancer_ip}:{lb_port}"], tls)
     return HttpOutcome(None, error=f"unknown entry point {via!r}: use ingress, nodeport, loadbalancer:<ns>/<svc> or gateway:<ns>/<name>")
 
 
 def _served(c: Connection, trace: list[str], tls: bool, *, proxied: bool = False) -> HttpOutcome:
-    """The HTTP answer for a connection. `proxied`: through the ingress proxy, which answers 503 itself
-    when the backend has no endpoints; without a proxy kube-proxy rejects the connection."""
+    """The HTTP answer for a connection. `proxied`: through the ingress proxy (Envoy), which answers itself
+    when it cannot reach the backend: 503 for no endpoints, a refused or a timed-out connection."""
     trace = trace + c.trace
-    if c.verdict == "no-endpoints" and proxied:
-        return HttpOutcome(503, trace, c.hints, service=c.service)
+    note = c.placement_note
+    if proxied and c.verdict == "no-endpoints":
+        return HttpOutcome(503, trace, c.hints, service=c.service, placement_note=note)
+    if proxied and c.verdict in ("refused", "blocked", "dropped"):
+        reason = "connection failure" if c.verdict == "refused" else "connection timeout"
+        wait = "" if c.verdict == "refused" else f" after its {ENVOY_CONNECT_TIMEOUT_S} s connect timeout"
+        trace.append(f"the proxy cannot connect to the backend ({c.verdict}): it answers 503 \"upstream connect error or "
+                     f"disconnect/reset before headers. reset reason: {reason}\"{wait}")
+        return HttpOutcome(503, trace, c.hints, service=c.service, placement_note=note,
+                           summary=f"HTTP 503 from the ingress proxy: the backend connection {'was refused' if c.verdict == 'refused' else 'timed out'}")
     if not c.ok:
-        return HttpOutcome(None, trace, c.hints, service=c.service, error=c.verdict)
+        return HttpOutcome(None, trace, c.hints, service=c.service, error=c.verdict, summary=c.summary, placement_note=note)
     if not c.http:
-        return HttpOutcome(None, trace + [f"{c.endpoint} accepts the connection but does not speak HTTP"], c.hints, service=c.service, endpoint=c.endpoint, error="not HTTP")
+        return HttpOutcome(None, trace + [f"{c.endpoint} accepts the connection but does not speak HTTP"], c.hints, service=c.service, endpoint=c.endpoint, error="not HTTP", placement_note=note)
     if tls:
-        return HttpOutcome(None, trace + ["TLS is terminated by an Ingress; this entry point serves plain HTTP"], c.hints, service=c.service, endpoint=c.endpoint, error="no TLS")
-    return HttpOutcome(200, trace, c.hints, service=c.service, endpoint=c.endpoint)
+        return HttpOutcome(None, trace + ["TLS is terminated by an Ingress; this entry point serves plain HTTP"], c.hints, service=c.service, endpoint=c.endpoint, error="no TLS", placement_note=note)
+    return HttpOutcome(200, trace, c.hints, service=c.service, endpoint=c.endpoint, placement_note=note)
 
 
 def _via_ingress(world: World, host: str, path: str, tls: bool) -> HttpOutcome:
@@ -145,11 +181,28 @@ def _via_ingress(world: World, host: str, path: str, tls: bool) -> HttpOutcome:
         return out
     out.service = r.service
     if svc.cluster_ip is None:
-        c = Connection("error", [f"Service {r.service} is headless; cloud-provider-kind sends to its endpoints"])
-    else:
-        c = connect(world, None, svc.cluster_ip, int(port), "TCP", src_ip=ENVOY_SOURCE)
+        sp = services.service_port(svc, int(port), "TCP")
+        target = sp.target_port if sp is not None else None
+        if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
+            how = (f"cloud-provider-kind resolves {svc.name}.{svc.namespace}.svc.cluster.local (STRICT_DNS) and connects to "
+                   f"the pod IPs on targetPort {target}, but its gateway container routes only the Service range: the "
+                   "connections to pod IPs go nowhere")
+        else:
+            how = (f"cloud-provider-kind needs a numeric targetPort to send to a headless Service's pods, and port {port} has "
+                   f"targetPort {target!r}: it builds no backend for it")
+        out.status = 503
+        out.summary = f"HTTP 503 from the ingress proxy: Service {r.service} is headless (clusterIP: None)"
+        out.trace.append(f"Service {r.service} is headless (clusterIP: None): {how}; the proxy answers 503 (5xx)")
+        out.hints.append(
+            f"Service {r.service} is headless: the course's Ingress controller (cloud-provider-kind) cannot reach the pods "
+            "of a headless Service; remove clusterIP: None from it (a ClusterIP Service is what an Ingress backend needs)"
+        )
+        return out
+    control_plane = world.nodes[0].name if world.nodes else None
+    c = connect(world, None, svc.cluster_ip, int(port), "TCP", src_ip=ENVOY_SOURCE, via_node=control_plane)
     served = _served(c, [], False, proxied=True)
     out.status, out.endpoint, out.error = served.status, served.endpoint, served.error
+    out.summary, out.placement_note = served.summary, served.placement_note
     out.trace += served.trace
     out.hints += served.hints
     return out

@@ -387,7 +387,7 @@ def _use_backend(world: World, ing: Raw, backend: dict[str, Any] | None, result:
         return
     result.trace.append(
         f"-> Service {svc.key} port {sp.port}" + (f" ({sp.name})" if sp.name else "")
-        + f": {len(ready)} ready endpoint(s) ({', '.join(f'{e.ip}:{e.port}' for e in ready[:4])}); the backend answers"
+        + f": {len(ready)} ready endpoint(s) ({', '.join(f'{e.ip}:{e.port}' for e in ready[:4])}); the controller forwards the request there"
     )
 
 
