@@ -220,10 +220,10 @@ class Lab:
         ~10 s for a connection that should succeed) or confirm (one that should be blocked).
         """
         if result.ok == ok:
-            return result
+            return self._not_by_placement(result, ok, what, hints)
         result = self.run([result.probe], expect=[ok])[0]
         if result.ok == ok:
-            return result
+            return self._not_by_placement(result, ok, what, hints)
         observed = _describe(result)
         raise CheckFailed(
             what if ok else f"{what} (must be refused or blocked)",
@@ -232,6 +232,40 @@ class Lab:
             hints=list(hints) + list(result.data.get("hints", [])),
             kubectl=[result.kubectl],
         )
+
+    def _not_by_placement(self, result: Result, ok: bool, what: str, hints: Sequence[str]) -> Result:
+        """The result, unless it holds only because of where the scheduler happened to put pods.
+
+        The manifests' model says whether the outcome rests on a placement the manifests leave to the
+        scheduler (a Local traffic policy, say); then the task is not done on any backend, lucky or not."""
+        note = result.data.get("placement_note")
+        if note is None:
+            note = self._placement_note(result.probe)
+        if not note:
+            return result
+        raise CheckFailed(
+            what if ok else f"{what} (must be refused or blocked)",
+            f"{_describe(result)}, but only because of where the pods run: {note}",
+            evidence=result.evidence,
+            hints=list(hints) + list(result.data.get("hints", [])) + [
+                "the outcome must not depend on the scheduler's choice of nodes: remove the Local traffic policy, "
+                "or pin the pods involved (nodeName, nodeSelector)"],
+            kubectl=[result.kubectl, f"kubectl get pods -n {self.ns()} -o wide"],
+        )
+
+    def _placement_note(self, probe: Probe) -> str:
+        """The model's placement note for a probe the backend answered without one (the live backend)."""
+        from grader.model import connect as connect_model
+        from grader.model import external
+
+        if isinstance(probe, Http):
+            return external.request(self.world, probe.via, probe.host, probe.path, port=probe.port, tls=probe.tls).placement_note
+        if isinstance(probe, (Connect, ClientIP)):
+            src = self.world.pod(probe.src)
+            if src is None:
+                return ""
+            return connect_model.connect(self.world, src, probe.host, probe.port, getattr(probe, "protocol", "TCP")).placement_note
+        return ""
 
     def expect_table(self, table: Reachability, what: str, *, hints: Sequence[str] = ()) -> Reachability:
         """Fail unless the observed truth table equals the expected one; print both, differences marked."""

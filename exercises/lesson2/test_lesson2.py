@@ -139,7 +139,7 @@ def test_loadbalancer_service(lab):
     """The LoadBalancer Service my-lb gets an external IP and answers GET /hostname on port 80 there (port 80 to the my-app pods' 8080)."""
     svc = _service(lab, "my-lb", "LoadBalancer")
     _expect_type(lab, svc, "LoadBalancer")
-    r = lab.http(f"loadbalancer:{lab.ns()}/my-lb", "my-lb", "/hostname")
+    r = lab.http(f"loadbalancer:{lab.ns()}/my-lb", "my-lb", "/hostname", port=80)  # port 80, not whatever the Service lists first
     lab.expect(r, True, "GET http://<my-lb external IP>/hostname answers", hints=_diagnose(lab, svc, 80))
 
 

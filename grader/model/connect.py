@@ -145,6 +145,44 @@ def connect(
 
     `via_node`: for a client outside the cluster reaching a ClusterIP, the node its packets are routed
     through (cloud-provider-kind routes the Service range via the control-plane node)."""
+    c = _connect(world, src, host, port, protocol, src_ip=src_ip, via_node=via_node)
+    if not c.ok and src is not None and not is_ip(host):
+        _explain_headless(world, src, host, port, protocol, c)
+    return c
+
+
+def _explain_headless(world: World, src: Pod, host: str, port: int, protocol: str, c: Connection) -> None:
+    """A failed connection to a headless Service's name on one of its ports: say first that nothing translated the port.
+
+    A headless name resolves to the pods' own IPs, so port `port` goes to the pods as is: the Service's
+    targetPort is never applied (a NetworkPolicy then judges the pods' port `port`, and nothing may listen there)."""
+    answer = lookup(world, src, host).answer
+    ns, _, name = (answer.service or "").partition("/")
+    svc = services.get_service(world, ns, name) if answer.service else None
+    if svc is None or not svc.headless:
+        return
+    sp = services.service_port(svc, port, protocol)
+    if sp is None or str(sp.target_port) == str(port):
+        return
+    why = (f"Service {svc.key} is headless (clusterIP: None): {host} resolves to the pods' own IPs, so port {port} goes to the "
+           f"pods untranslated; targetPort {sp.target_port} applies only through a cluster IP")
+    c.trace.insert(0, why)
+    c.hints.insert(0, f"{why}: remove clusterIP: None from Service {svc.key} (or connect to port {sp.target_port})")
+    outcome = {"blocked": "no answer (a NetworkPolicy drops port {p} to the pods)", "refused": "connection refused (nothing listens on the pods' port {p})"}
+    c.summary = f"{outcome.get(c.verdict, c.verdict).format(p=port)}: {svc.key} is headless, so port {port} is not translated to targetPort {sp.target_port}"
+
+
+def _connect(
+    world: World,
+    src: Pod | None,
+    host: str,
+    port: int,
+    protocol: str = "TCP",
+    *,
+    src_ip: str | None = None,
+    via_node: str | None = None,
+) -> Connection:
+    """connect() without the headless explanation (see connect)."""
     protocol = protocol.upper()
     trace: list[str] = []
     hints: list[str] = []
@@ -246,7 +284,8 @@ def _endpoint_where(world: World, eps: list[services.Endpoint]) -> str:
     return ", ".join(out)
 
 
-def _local_placement_note(world: World, svc: Service, eps: list[services.Endpoint], node: Node, src: Pod | None) -> str:
+def _local_placement_note(world: World, svc: Service, eps: list[services.Endpoint], node: Node, src: Pod | None,
+                          policy_name: str) -> str:
     """Whether "a ready endpoint runs on the node" holds in every placement the scheduler may choose; a note when not.
 
     `src` (internalTrafficPolicy): the node is the client's own, which may move too."""
@@ -258,7 +297,7 @@ def _local_placement_note(world: World, svc: Service, eps: list[services.Endpoin
     outcomes = possible_placements(world, keys)
     fixed = {e.node for e in eps if not e.pod}
     if outcomes is None:
-        return (f"whether a ready endpoint of {svc.key} runs on the same node depends on where the scheduler puts "
+        return (f"{policy_name}: Local: whether a ready endpoint of {svc.key} runs on the same node depends on where the scheduler puts "
                 f"{len(keys)} pods: too many placements to check, so the simulator's guess decides this trace; a real cluster may differ")
     def local(o: dict) -> bool:
         here = o.get(src.key) if src is not None else node.name
@@ -268,7 +307,7 @@ def _local_placement_note(world: World, svc: Service, eps: list[services.Endpoin
         return ""
     moving = ", ".join(k for k in keys if world.pod(k) is not None and world.pod(k).placement_guessed)
     where = "the client's node" if src is not None else node.name
-    return (f"whether a ready endpoint of {svc.key} runs on {where} depends on where the scheduler puts {moving}: "
+    return (f"{policy_name}: Local: whether a ready endpoint of {svc.key} runs on {where} depends on where the scheduler puts {moving}: "
             "the manifests do not decide it, the simulator's guess decides this trace, and a real cluster may place them otherwise")
 
 
@@ -362,7 +401,7 @@ def _through_service(
         outside = _from_outside(world, src, src_ip, entry)
         if outside and svc.external_traffic_policy == "Local":
             local = [e for e in eps if e.node == entry.name]
-            note = _local_placement_note(world, svc, eps, entry, None)
+            note = _local_placement_note(world, svc, eps, entry, None, "externalTrafficPolicy")
             if not local:
                 trace.append(
                     f"{via} on node {entry.name}: Service {svc.key} has externalTrafficPolicy: Local, so only endpoints on "
@@ -404,7 +443,8 @@ def _through_service(
                              "so every endpoint is tried")
             else:
                 local = [e for e in eps if e.node == here.name]
-                note = _local_placement_note(world, svc, eps, here, src if src is not None and src.node == here.name else None)
+                note = _local_placement_note(world, svc, eps, here, src if src is not None and src.node == here.name else None,
+                                              "internalTrafficPolicy")
                 if not local:
                     trace.append(
                         f"{via} from node {here.name}: Service {svc.key} has internalTrafficPolicy: Local, so only endpoints on "
