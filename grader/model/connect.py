@@ -90,11 +90,19 @@ def dns_servers(world: World) -> list[Pod]:
 
 
 def lookup(world: World, src: Pod, name: str) -> Lookup:
-    """Resolve `name` as `src` would: its egress policy must let UDP/53 reach a CoreDNS pod."""
+    """Resolve `name` as `src` would, with its own resolv.conf (dnsPolicy, dnsConfig): its egress policy must let
+    UDP/53 reach the nameserver (a CoreDNS pod behind kube-dns, or the node's resolver)."""
     trace: list[str] = []
     hints: list[str] = []
+    conf = dns.resolv_conf(src.namespace, src.spec, host_network=src.host_network, domain=world.cluster_domain)
     reachable = src.host_network
-    if not src.host_network:
+    if not conf.cluster and not src.host_network and conf.nameservers and is_ip(conf.nameservers[0]):
+        v = policy.evaluate(world, src, None, 53, "UDP", src_ip=src.ip, dst_ip=conf.nameservers[0])
+        reachable = v.allowed
+        if not reachable:
+            trace.append(f"the DNS query from {src.key} to its nameserver {conf.nameservers[0]} (UDP/53) is dropped:")
+            trace += [f"  {line}" for line in v.trace]
+    elif not src.host_network:
         for server in dns_servers(world):
             v = policy.evaluate(world, src, server, 53, "UDP")
             if v.allowed:
@@ -109,10 +117,16 @@ def lookup(world: World, src: Pod, name: str) -> Lookup:
             )
     if not reachable:  # no answer comes back: what CoreDNS would have said does not matter
         return Lookup(dns.DnsAnswer(name=name, fqdn=None, type="NXDOMAIN", answers=[], service=None, pods=[], cname=None), False, trace, hints)
-    answer = dns.resolve(world, src.namespace, name)
+    answer = dns.resolve(world, src.namespace, name, conf=conf)
     trace += answer.trace
     if answer.type == "NXDOMAIN":
         hints += _nxdomain_hints(world, src, name)
+        if not conf.cluster:
+            hints.append(
+                f"{src.key} does not use the cluster DNS ({conf.written}): its resolv.conf says nameserver "
+                f"{' '.join(conf.nameservers) or '(none)'}, so Service names do not resolve there; use dnsPolicy ClusterFirst"
+                + ("WithHostNet for a hostNetwork pod" if src.host_network else "")
+            )
     return Lookup(answer, True, trace, hints)
 
 

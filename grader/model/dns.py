@@ -18,6 +18,13 @@ Rules (kubernetes/dns specification, kubernetes.io "DNS for Services and Pods", 
   the IP written in it, whether or not a pod has that IP.
 - Names outside the cluster domain go to the node's upstream resolver on a live cluster; the
   simulator does not resolve them (NXDOMAIN, and the trace says so).
+- The pod's resolv.conf follows its dnsPolicy and dnsConfig (kubernetes.io "DNS for Services and Pods",
+  kubelet): ClusterFirst (the default) = nameserver kube-dns, the cluster search list, ndots:5; a
+  hostNetwork pod with ClusterFirst falls back to Default; ClusterFirstWithHostNet gives a hostNetwork pod
+  the ClusterFirst file; Default = the node's resolv.conf (on kind: Docker's resolver, no search list, the
+  resolver's ndots:1), which knows no cluster names; None = only what dnsConfig says. dnsConfig.nameservers
+  and .searches are appended to the policy's (duplicates dropped), dnsConfig.options override by name
+  (ndots). The first nameserver answers: when it is not kube-dns (10.96.0.10), cluster names do not resolve.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import difflib
 import ipaddress
 from dataclasses import dataclass, field
 
-from grader.model.objects import CLUSTER_DOMAIN, Service, World
+from grader.model.objects import CLUSTER_DNS_IP, CLUSTER_DOMAIN, Service, World
 from grader.model.services import (
     all_services,
     endpoint_diagnosis,
@@ -69,17 +76,78 @@ class DnsAnswer:
         return self.type != "NXDOMAIN"
 
 
+@dataclass(frozen=True)
+class ResolvConf:
+    """A pod's /etc/resolv.conf as the kubelet writes it (see the module docstring)."""
+
+    nameservers: tuple[str, ...]
+    searches: tuple[str, ...]
+    ndots: int
+    policy: str  # the dnsPolicy in effect ("Default" for a hostNetwork pod left on ClusterFirst)
+    written: str = ""  # how it came about, for the trace
+
+    @property
+    def cluster(self) -> bool:
+        """Whether queries go to the cluster DNS (the first nameserver is kube-dns)."""
+        return bool(self.nameservers) and self.nameservers[0] == CLUSTER_DNS_IP
+
+    def describe(self) -> str:
+        return (f"nameserver {' '.join(self.nameservers) or '(none)'}; search {' '.join(self.searches) or '(none)'}; "
+                f"options ndots:{self.ndots}")
+
+
+# kind's nodes resolve through Docker's embedded DNS for the kind network (no cluster names, no search list).
+NODE_RESOLVER = "172.18.0.1"
+NODE_NDOTS = 1  # the resolver's default when resolv.conf sets no ndots
+
+
+def resolv_conf(namespace: str, spec: dict | None = None, *, host_network: bool = False,
+                domain: str = CLUSTER_DOMAIN) -> ResolvConf:
+    """The resolv.conf of a pod in `namespace` with this pod spec (dnsPolicy, dnsConfig, hostNetwork)."""
+    spec = spec or {}
+    asked = str(spec.get("dnsPolicy") or "ClusterFirst")
+    policy = asked
+    written = f"dnsPolicy {asked}"
+    if asked == "ClusterFirst" and host_network:
+        policy = "Default"
+        written = "dnsPolicy ClusterFirst with hostNetwork: true, which falls back to Default (ClusterFirstWithHostNet would use the cluster DNS)"
+    elif asked == "ClusterFirstWithHostNet":
+        policy = "ClusterFirst"
+    if policy == "ClusterFirst":
+        nameservers, searches, ndots = [CLUSTER_DNS_IP], search_list(namespace, domain), NDOTS
+    elif policy == "Default":
+        nameservers, searches, ndots = [NODE_RESOLVER], [], NODE_NDOTS
+    else:  # None: only dnsConfig
+        nameservers, searches, ndots = [], [], NODE_NDOTS
+    config = spec.get("dnsConfig") if isinstance(spec.get("dnsConfig"), dict) else {}
+    extra_ns = [str(n) for n in config.get("nameservers") or []]
+    extra_search = [str(x).rstrip(".").lower() for x in config.get("searches") or []]
+    nameservers = list(dict.fromkeys(nameservers + extra_ns))[:3]
+    searches = list(dict.fromkeys(searches + extra_search))
+    for option in config.get("options") or []:
+        if isinstance(option, dict) and option.get("name") == "ndots":
+            try:
+                ndots = int(str(option.get("value")))
+            except ValueError:
+                pass
+    if extra_ns or extra_search or config.get("options"):
+        written += " plus dnsConfig"
+    return ResolvConf(tuple(nameservers), tuple(searches), ndots, policy, written)
+
+
 def search_list(namespace: str, domain: str = CLUSTER_DOMAIN) -> list[str]:
     """The `search` line of a ClusterFirst pod's /etc/resolv.conf in this namespace."""
     return [f"{namespace}.svc.{domain}", f"svc.{domain}", domain]
 
 
-def query_names(name: str, namespace: str, domain: str = CLUSTER_DOMAIN) -> list[str]:
-    """The absolute names a resolver with ndots:5 tries, in order (without trailing dots)."""
+def query_names(name: str, namespace: str, domain: str = CLUSTER_DOMAIN, conf: ResolvConf | None = None) -> list[str]:
+    """The absolute names a resolver tries, in order (without trailing dots): ClusterFirst's ndots:5 search, or `conf`'s."""
     if name.endswith("."):
         return [name.rstrip(".")]
-    expanded = [f"{name}.{suffix}" for suffix in search_list(namespace, domain)]
-    return [name, *expanded] if name.count(".") >= NDOTS else [*expanded, name]
+    searches = conf.searches if conf is not None else tuple(search_list(namespace, domain))
+    ndots = conf.ndots if conf is not None else NDOTS
+    expanded = [f"{name}.{suffix}" for suffix in searches]
+    return [name, *expanded] if name.count(".") >= ndots else [*expanded, name]
 
 
 def _namespaces(world: World) -> set[str]:
@@ -103,8 +171,8 @@ def _nx(name: str, fqdn: str | None, *reasons: str) -> DnsAnswer:
     return DnsAnswer(name=name, fqdn=fqdn, type="NXDOMAIN", trace=list(reasons))
 
 
-def resolve(world: World, src_namespace: str, name: str, qtype: str = "A") -> DnsAnswer:
-    """Look `name` up the way a ClusterFirst pod in `src_namespace` does (search list, ndots:5)."""
+def resolve(world: World, src_namespace: str, name: str, qtype: str = "A", conf: ResolvConf | None = None) -> DnsAnswer:
+    """Look `name` up the way a pod in `src_namespace` does: ClusterFirst (search list, ndots:5), or as `conf` says."""
     if qtype not in QTYPES:
         raise ValueError(f"unsupported query type {qtype!r}; use one of {', '.join(QTYPES)}")
     query = name.strip().lower()
@@ -114,16 +182,26 @@ def resolve(world: World, src_namespace: str, name: str, qtype: str = "A") -> Dn
         return _nx(name, None, "empty name")
     domain = world.cluster_domain.lower()
     trace = []
+    if conf is not None and (conf.policy != "ClusterFirst" or conf.written.endswith("dnsConfig")):
+        trace.append(f"resolv.conf of this pod ({conf.written}): {conf.describe()}")
     if query.endswith("."):
         trace.append(f"{name} ends with a dot: an absolute name, the search list is not used")
     else:
         dots = query.count(".")
-        order = "as is first, then with each search suffix" if dots >= NDOTS else "with each search suffix first, then as is"
+        ndots = conf.ndots if conf is not None else NDOTS
+        order = "as is first, then with each search suffix" if dots >= ndots else "with each search suffix first, then as is"
+        searches = conf.searches if conf is not None else tuple(search_list(src_namespace, domain))
         trace.append(
-            f"resolv.conf of a pod in namespace {src_namespace}: search {' '.join(search_list(src_namespace, domain))}; "
-            f"options ndots:{NDOTS}. {name} has {dots} dot(s), so it is tried {order}"
+            f"resolv.conf of a pod in namespace {src_namespace}: search {' '.join(searches) or '(none)'}; "
+            f"options ndots:{ndots}. {name} has {dots} dot(s), so it is tried {order}"
         )
-    for candidate in query_names(query, src_namespace, domain):
+    for candidate in query_names(query, src_namespace, domain, conf):
+        if conf is not None and not conf.cluster:
+            server = conf.nameservers[0] if conf.nameservers else "(no nameserver)"
+            why = (f"the pod asks {server}, not the cluster DNS {CLUSTER_DNS_IP}: it knows no cluster names"
+                   if candidate.endswith("." + domain) else f"asked {server}: {OUTSIDE_NOTE}")
+            trace.append(f"{candidate}. -> NXDOMAIN: {why}")
+            continue
         answer = _lookup(world, candidate, qtype)
         if answer.ok:
             trace.append(f"{candidate}. -> {answer.type} {', '.join(answer.answers)}")
