@@ -430,3 +430,17 @@ def test_trace_says_which_policy_decides_when_a_deny_all_sits_beside_an_allow():
     assert v.trace[-1].startswith("Ingress from n/a") and "ALLOWED" in v.trace[-1] and "n/allow allows it" in v.trace[-1]
     blocked = evaluate(World(pods=w.pods, policies=[deny]), w.pods[0], w.pods[1], 80)
     assert "none of its ingress rules" in blocked.trace[-1]
+
+
+def test_a_pod_selector_peer_alone_is_said_to_select_the_policys_own_namespace_when_it_explains_a_block():
+    from grader.model.policy import evaluate
+
+    api = make_pod("shop", "api", {"app": "api"})
+    web = make_pod("front", "web", {"app": "web"})
+    allow_web = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"namespace": "shop", "name": "api-from-web"},
+                 "spec": {"podSelector": {"matchLabels": {"app": "api"}}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}]}]}}
+    w = World(pods=[api, web], policies=[Raw("NetworkPolicy", "shop", "api-from-web", allow_web)],
+              nodes=[Node("course-worker", "172.18.0.3")])
+    v = evaluate(w, web, api, 80)
+    assert not v.allowed
+    assert any("selects pods of the policy's own namespace shop only" in line and "front/web has those labels" in line for line in v.trace)

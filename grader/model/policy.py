@@ -521,6 +521,7 @@ def _direction(
             else:
                 why = f"it has no {direction.lower()} rules (deny all), so {remote_text} on {what} is not allowed"
             trace.append(f"NetworkPolicy {p.key} selects {pod.key} for {direction}; {why}")
+            trace += _own_namespace_notes(ctx, p, direction, remote)
         else:
             verdict.allowing.append(p.key)
             peers = "any peer" if allowing_rule.peers is None else " or ".join(x.describe() for x in allowing_rule.peers)
@@ -544,6 +545,23 @@ def _direction(
             f"and {', '.join(verdict.allowing)} allows it"
         )
     return verdict
+
+
+def _own_namespace_notes(ctx: _Context, p: _Policy, direction: str, remote: Pod | None) -> list[str]:
+    """A podSelector-only peer whose labels the remote pod has, but in another namespace: say why it does not count."""
+    if remote is None or remote.host_network:
+        return []
+    notes = []
+    for rule in p.rules[direction]:
+        for peer in rule.peers or []:
+            if (peer.kind == "pods" and peer.namespace_selector is None and peer.namespace != remote.namespace
+                    and peer.pod_selector is not None and matches(peer.pod_selector, remote.labels)):
+                notes.append(
+                    f"  its {direction.lower()} rule {rule.index} peer `podSelector: {describe(peer.pod_selector)}` has no "
+                    f"namespaceSelector, so it selects pods of the policy's own namespace {peer.namespace} only: "
+                    f"{remote.key} has those labels but is in namespace {remote.namespace}"
+                )
+    return notes
 
 
 def evaluate(
