@@ -26,11 +26,11 @@ DEFAULT_DENY_INGRESS = """
 """
 
 EGRESS_CLIENT = """
-                    lesson4-other/web   lesson4-other/other
-    egress-client   .                   X
+                    lesson4-other/web   lesson4-other/other   monitoring/web
+    egress-client   .                   X                     X
 """
 
-EGRESS_DNS_ELSEWHERE = {  # protocol -> table, port 53: fake-dns listens on 53 but is not kube-dns
+EGRESS_DNS_ELSEWHERE = {  # protocol -> table, port 53: fake-dns listens on 53 and has kube-dns's label, outside kube-system
     "UDP": """
                     lesson4-other/fake-dns
     egress-client   X
@@ -50,11 +50,12 @@ FROM_MONITORING = """
 """
 
 AND_PEER = """
-                            api
-    monitoring/prometheus   .
-    monitoring/grafana      X
-    local-prometheus        X
-    untrusted               X
+                               api
+    monitoring/prometheus      .
+    monitoring/grafana         X
+    local-prometheus           X
+    lesson4-other/prometheus   X
+    untrusted                  X
 """
 
 OR_PEERS = """
@@ -80,18 +81,21 @@ PORT_RANGE = {  # port -> table
     trusted                 .
     untrusted               .
     monitoring/prometheus   X
+    lesson4-other/other     X
 """,
     9002: """
                             range-server
     trusted                 .
     untrusted               .
     monitoring/prometheus   X
+    lesson4-other/other     X
 """,
     9003: """
                             range-server
     trusted                 X
     untrusted               X
     monitoring/prometheus   X
+    lesson4-other/other     X
 """,
 }
 
@@ -137,10 +141,10 @@ def test_default_deny_egress_keeps_dns(lab):
     lab.expect(r, True, f"egress-client connects to {kube_dns} on TCP 53 (DNS over TCP)", hints=egress_hints + _dns_tcp_hints(lab) + _dns_anywhere_hints(lab) + [dns_rule_hint])
     r = lab.connect("egress-client", f"web.{other}", 8080)
     lab.expect(r, True, f"egress-client connects to the Service web.{other} on 8080", hints=egress_hints)
-    _check_table(lab, EGRESS_CLIENT, 8080, "egress-client reaches lesson4-other/web and nothing else", hints=egress_hints)
+    _check_table(lab, EGRESS_CLIENT, 8080, "egress-client reaches lesson4-other/web and nothing else", hints=egress_hints + _egress_peer_hints(lab))
     for protocol, table in EGRESS_DNS_ELSEWHERE.items():
         _check_table(lab, table, 53, f"egress-client sends port 53 ({protocol}) to kube-dns only, not to another server on 53",
-                     hints=egress_hints + _dns_anywhere_hints(lab), protocol=protocol)
+                     hints=egress_hints + _dns_anywhere_hints(lab) + _egress_peer_hints(lab), protocol=protocol)
 
 
 def test_allow_from_monitoring(lab):
@@ -181,7 +185,12 @@ def test_ipblock_except(lab):
     hints = []
     for pol, p in _ingress_peers(lab, {"app": "legacy"}):
         block = p.get("ipBlock")
-        if block and not block.get("except"):
+        if block and _inside_pod_network(block.get("cidr")):
+            hints.append(
+                f"NetworkPolicy {pol.key}: ipBlock {block.get('cidr')} is the pod network itself: an ipBlock allows the addresses "
+                "it names, so pods get in and the node does not; use cidr: 0.0.0.0/0 with except: [10.244.0.0/16]"
+            )
+        elif block and not block.get("except"):
             hints.append(
                 f"NetworkPolicy {pol.key}: ipBlock {block.get('cidr')} has no `except:`, so it also covers pod IPs; "
                 "add `except: [10.244.0.0/16]`"
@@ -290,6 +299,15 @@ def _peer_hints(lab, pod_labels: dict[str, str], *, peer_namespace: str | None, 
                 f"NetworkPolicy {pol.key}: namespaceSelector {describe(nsel)} matches no namespace; every namespace "
                 "carries the label kubernetes.io/metadata.name=<its name> (a label `name:` exists only if someone set it)"
             )
+        elif nsel is not None and peer_namespace is not None:
+            wanted = lab.ns(peer_namespace)
+            selected = [n for n in _all_namespaces(lab) if matches(nsel, world.namespace_labels(n))]
+            if any(n != wanted for n in selected):
+                hints.append(
+                    f"NetworkPolicy {pol.key}: namespaceSelector {describe(nsel)} matches namespaces {', '.join(selected)} "
+                    f"(and every namespace created later that fits it), not only {wanted}: select that one namespace by name, "
+                    f"matchLabels: {{kubernetes.io/metadata.name: {wanted}}}"
+                )
         psel = peer.get("podSelector")
         if psel:
             nss = [pol.namespace] if nsel is None else [n for n in _all_namespaces(lab) if matches(nsel, world.namespace_labels(n))]
@@ -360,6 +378,29 @@ def _dns_anywhere_hints(lab) -> list[str]:
     return hints
 
 
+def _egress_peer_hints(lab) -> list[str]:
+    """egress-client's peers whose namespaceSelector reaches further than the task's one namespace per destination."""
+    hints = []
+    wanted = {"k8s-app": lab.ns("kube-system"), "app": lab.ns("lesson4-other")}
+    for pol, rule in _egress_rules(lab, {"app": "egress-client"}):
+        for peer in rule.get("to") or []:
+            nsel, psel = peer.get("namespaceSelector"), peer.get("podSelector")
+            if nsel is None or not psel:
+                continue
+            labels = (psel.get("matchLabels") or {})
+            key = next((k for k in wanted if k in labels), None)
+            if key is None:
+                continue
+            selected = [n for n in _all_namespaces(lab) if matches(nsel, lab.world.namespace_labels(n))]
+            if any(n != wanted[key] for n in selected):
+                hints.append(
+                    f"NetworkPolicy {pol.key}: a `to:` peer selects {key}: {labels[key]} in every namespace its namespaceSelector "
+                    f"{describe(nsel) if nsel else '{}'} matches ({', '.join(selected)}), and other namespaces have such pods too: "
+                    f"add the namespace, namespaceSelector matchLabels kubernetes.io/metadata.name: {wanted[key]}"
+                )
+    return hints
+
+
 def _dns_tcp_hints(lab) -> list[str]:
     """egress-client's policies allow UDP 53 somewhere but TCP 53 nowhere."""
     rules = _egress_rules(lab, {"app": "egress-client"})
@@ -369,6 +410,15 @@ def _dns_tcp_hints(lab) -> list[str]:
             "transfers); add `- protocol: TCP, port: 53` next to the UDP port of the kube-dns rule"
         ]
     return []
+
+
+def _inside_pod_network(cidr) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_network(str(cidr), strict=False).subnet_of(ipaddress.ip_network("10.244.0.0/16"))
+    except (ValueError, TypeError):
+        return False
 
 
 def _all_namespaces(lab) -> list[str]:
