@@ -142,6 +142,14 @@ def _web_hints(lab, pod_name: str) -> list[str]:
             f"own IPs, and the DNS spec defines per-pod names such as {pod_name}.web only for a headless Service; "
             "set  clusterIP: None  in Service web"
         )
+    if svc is not None and svc.selector is not None and not selected_pods(lab.world, svc):
+        labels = sorted({f"{k}={v}" for p in lab.world.pods if p.namespace == lab.ns() and p.name.startswith("web-") for k, v in p.labels.items()
+                         if k == "app"})
+        hints.append(
+            f"Service web's selector {','.join(f'{k}={v}' for k, v in svc.selector.items())} matches no pod in {lab.ns()}"
+            + (f" (the StatefulSet's pods carry {', '.join(labels)})" if labels else "")
+            + ": a headless Service publishes names only for the pods it selects"
+        )
     pod = next((p for p in lab.world.pods if p.namespace == lab.ns() and p.name == pod_name), None)
     if pod is None:
         names = sorted(p.name for p in lab.world.pods if p.namespace == lab.ns() and p.owner and p.owner.startswith("StatefulSet/"))
