@@ -20,6 +20,8 @@ PATH_ROUTES = [
 ]
 
 OTHER_HOST = "nothing.example.org"
+# A host beside myapp.example.com: a wildcard rule (*.example.com) would take it from the default backend.
+SIBLING_HOST = "other.example.com"
 
 
 def test_host_routing(lab):
@@ -54,7 +56,7 @@ def test_path_routing(lab):
 
 
 def test_default_backend(lab):
-    """A request for any other host (nothing.example.org) is answered by fallback-service (the Ingress's spec.defaultBackend)."""
+    """A request for any other host (nothing.example.org, other.example.com) is answered by fallback-service (the Ingress's spec.defaultBackend)."""
     hints = []
     ingresses = _ingresses(lab)
     if not any(i.spec.get("defaultBackend") for i in ingresses):
@@ -65,9 +67,18 @@ def test_default_backend(lab):
                 f"Ingress {i.key} has a rule without host: it matches every host, so the default backend is never used; "
                 f"give the rule `host: {HOST}`"
             )
-    r = lab.http("ingress", OTHER_HOST, "/")
-    lab.expect(r, True, f"http://{OTHER_HOST}/ through the ingress answers (HTTP 2xx)", hints=hints)
-    _expect_service(lab, r, "fallback-service", f"http://{OTHER_HOST}/", hints=hints)
+    for i in ingresses:
+        for rule in i.spec.get("rules") or []:
+            host = rule.get("host") or ""
+            if host.startswith("*.") and wildcard_match(host, SIBLING_HOST):
+                hints.append(
+                    f"Ingress {i.key} has a rule for {host}: it takes every host of that domain ({SIBLING_HOST} too) away from "
+                    f"the default backend; write the exact host {HOST}"
+                )
+    for host in (OTHER_HOST, SIBLING_HOST):
+        r = lab.http("ingress", host, "/")
+        lab.expect(r, True, f"http://{host}/ through the ingress answers (HTTP 2xx)", hints=hints)
+        _expect_service(lab, r, "fallback-service", f"http://{host}/", hints=hints)
 
 
 def test_tls(lab):
