@@ -25,6 +25,11 @@ def test_pod_to_pod(lab):
     for pol in selecting:
         for rule in pol.spec.get("ingress") or []:
             for peer in rule.get("from") or []:
+                if peer.get("namespaceSelector") == {} and not peer.get("podSelector"):
+                    hints.append(
+                        f"NetworkPolicy {pol.key}: the peer `namespaceSelector: {{}}` lets every pod of every namespace in, the "
+                        "frontend too; allow the web pods only (podSelector app: web, no namespaceSelector)"
+                    )
                 sel = peer.get("podSelector")
                 if sel and "namespaceSelector" not in peer and not any(
                     p.namespace == pol.namespace and matches(sel, p.labels) for p in lab.world.pods
@@ -155,6 +160,11 @@ def _service_hints(lab, name: str) -> list[str]:
     if svc is None:
         return [f"there is no Service {name} in {lab.ns()}"]
     hints = []
+    if svc.headless:
+        hints.append(
+            f"Service {svc.key} is headless (clusterIP: None): its name resolves to the pods' IPs, port 80 is not translated to "
+            "targetPort 8080, and the Ingress controller cannot use it; remove clusterIP: None"
+        )
     if svc.selector is not None and not selected_pods(lab.world, svc):
         pods = [p for p in lab.world.pods if p.namespace == svc.namespace]
         labels = sorted({f"{k}={v}" for p in pods for k, v in p.labels.items() if k == "app"})
