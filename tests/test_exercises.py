@@ -84,3 +84,15 @@ def test_known_mistake_fails_exactly_its_tasks_with_its_hint(lesson, mistake: Pa
     for task in report.tasks:
         if task.id in must_fail:
             assert spec["hint"].lower() in _failure_text(task).lower(), f"{task.id} does not show the hint {spec['hint']!r}:\n{_failure_text(task)}"
+
+
+@pytest.mark.parametrize("lesson,folder", MISTAKES + ALTERNATIVES, ids=[f"{lesson.id}-{m.name}" for lesson, m in MISTAKES + ALTERNATIVES])
+def test_every_mistake_and_alternative_is_gradeable_live(lesson, folder: Path):
+    """The live grader applies only namespaced objects in the lesson's namespaces (grader.kube.safety): a folder
+    that needs anything else could be proven on the simulator only."""
+    from grader.kube.safety import check_manifests_allowed
+    from grader.manifests import load
+    from grader.runner import manifest_files
+
+    manifests = load(manifest_files([folder]), namespace=lesson.namespace)
+    assert manifests and check_manifests_allowed(manifests, lesson.namespaces) == []
