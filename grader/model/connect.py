@@ -325,6 +325,29 @@ def _local_placement_note(world: World, svc: Service, eps: list[services.Endpoin
             "the manifests do not decide it, the simulator's guess decides this trace, and a real cluster may place them otherwise")
 
 
+def _load_balancer_placement_note(world: World, lb: Service, backends: list[Node]) -> str:
+    """For a Local LoadBalancer: a note when "enough nodes have a ready endpoint" depends on the scheduler's choices."""
+    from grader.model.workloads import possible_placements
+
+    eps = services.ready_endpoints(world, lb)
+    keys = sorted({e.pod for e in eps if e.pod})
+    if not any(world.pod(k) is not None and world.pod(k).placement_guessed for k in keys):
+        return ""
+    outcomes = possible_placements(world, keys)
+    names = {n.name for n in backends}
+    fixed = {e.node for e in eps if not e.pod} & names
+    if outcomes is None:
+        return (f"externalTrafficPolicy: Local: which nodes have a ready endpoint of {lb.key} depends on where the scheduler puts "
+                f"{len(keys)} pods: too many placements to check, so the simulator's guess decides this trace")
+    def served(o: dict) -> bool:
+        healthy = fixed | {n for n in o.values() if n in names}
+        return bool(healthy) and len(healthy) * 2 >= len(backends)
+    if len({served(o) for o in outcomes}) < 2:
+        return ""
+    return (f"externalTrafficPolicy: Local: whether enough nodes have a ready endpoint of {lb.key} for the load balancer depends "
+            f"on where the scheduler puts {', '.join(keys)}: the simulator's guess decides this trace, and a real cluster may differ")
+
+
 def _through_load_balancer(world: World, src: Pod | None, src_ip: str | None, lb: Service, ip: str, port: int, protocol: str,
                            trace: list[str], hints: list[str]) -> Connection:
     """cloud-provider-kind's LoadBalancer: an Envoy container at the external IP proxies each connection to a node's
@@ -365,6 +388,12 @@ def _through_load_balancer(world: World, src: Pod | None, src_ip: str | None, lb
         targets = backends
     results = [(n, connect(world, None, n.ip, sp.node_port, protocol, src_ip=ip)) for n in targets]
     node, chosen = next(((n, c) for n, c in results if c.ok), results[0])
+    if lb.external_traffic_policy == "Local":
+        # Envoy picks the nodes by their local endpoints itself: the hop's own placement note does not apply;
+        # what matters is whether enough nodes have an endpoint in every placement the scheduler may choose.
+        chosen.placement_note = _load_balancer_placement_note(world, lb, backends)
+        if chosen.placement_note:
+            trace.append(chosen.placement_note)
     chosen.trace = trace + [f"Envoy ({ip}) connects to {node.name} {node.ip}:{sp.node_port}"] + chosen.trace
     chosen.hints = hints + chosen.hints
     chosen.service = lb.key
