@@ -208,10 +208,13 @@ def cmd_sim_connect(args: argparse.Namespace) -> int:
         print(f"(--to {host}: pod IP {target.ip})", file=sys.stderr)
         host = target.ip
     c = connect(world, src, host, int(port), args.protocol.upper())
+    # Where the scheduler was free to choose, the simulator's node is a guess: say so for the pods of this path.
+    guessed = [p.placement_note() for p in (src, world.pod(c.endpoint) if c.endpoint else None) if p is not None and p.placement_guessed]
     if args.json:
         print(
             json.dumps(
-                {"from": src.key, "to": args.to, "protocol": args.protocol.upper(), "verdict": c.verdict, "allowed": c.ok, "endpoint": c.endpoint, "service": c.service, "trace": c.trace, "hints": c.hints},
+                {"from": src.key, "to": args.to, "protocol": args.protocol.upper(), "verdict": c.verdict, "allowed": c.ok, "endpoint": c.endpoint, "service": c.service, "trace": c.trace, "hints": c.hints,
+                 "placement_note": c.placement_note, "placement_guesses": guessed},
                 indent=1,
             )
         )
@@ -221,6 +224,8 @@ def cmd_sim_connect(args: argparse.Namespace) -> int:
             print(f"  {line}")
         for h in c.hints:
             print(f"  hint: {h}")
+        for note in guessed:
+            print(f"  placement: {note}")
     return EXIT_OK
 
 

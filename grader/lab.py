@@ -270,6 +270,18 @@ class Lab:
     def expect_table(self, table: Reachability, what: str, *, hints: Sequence[str] = ()) -> Reachability:
         """Fail unless the observed truth table equals the expected one; print both, differences marked."""
         diffs = table.differences()
+        guessed = [k for k, r in table.results.items() if r.data.get("placement_note")]
+        if not diffs and guessed:
+            s, t = guessed[0]
+            r = table.results[(s, t)]
+            raise CheckFailed(
+                what,
+                f"the table matches, but {s} -> {t} only because of where the pods run: {r.data['placement_note']}",
+                evidence=r.evidence,
+                hints=list(hints) + ["the outcome must not depend on the scheduler's choice of nodes: pin the pods involved (nodeName, nodeSelector)"],
+                kubectl=[r.kubectl, f"kubectl get pods -n {self.ns()} -o wide"],
+                table=table.render("expected") + "\n\n" + table.render("observed"),
+            )
         if not diffs:
             return table
         evidence: list[str] = []

@@ -134,3 +134,10 @@ def test_matrix_piped_into_head_exits_quietly(tmp_path):
 def test_to_accepts_a_pod_by_name():
     p = grade("sim", "connect", EXAMPLE, "--from", "shop/web-0", "--to", "shop/db:5432")
     assert p.stdout.splitlines()[0].endswith("blocked") and "pod IP" in p.stderr
+
+
+def test_connect_says_when_a_pods_node_is_the_simulators_guess():
+    out = grade("sim", "connect", EXAMPLE, "--from", "shop/web-0", "--to", "api:8080").stdout
+    assert "placement: shop/web-0 runs on" in out and "simulator's guess" in out
+    c = json.loads(grade("sim", "connect", EXAMPLE, "--from", "shop/web-0", "--to", "api:8080", "--json").stdout)
+    assert any("simulator's guess" in note for note in c["placement_guesses"]) and c["placement_note"] == ""

@@ -188,3 +188,27 @@ def test_an_ingress_backend_sees_the_control_plane_as_the_source():
     assert o.ok
     c = connect(w, None, w.service("demo", "web").cluster_ip, 80, src_ip=external.ENVOY_SOURCE, via_node=CONTROL_PLANE)
     assert c.client_ip == NODE_IPS[0]
+
+
+def test_a_policy_verdict_for_a_host_network_pod_that_rests_on_a_shared_node_guess_says_so():
+    agent = """
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: demo}
+spec:
+  hostNetwork: true
+  containers: [{name: c, image: registry.k8s.io/e2e-test-images/agnhost:2.66.1, args: [pause]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: pods-only, namespace: demo}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{ipBlock: {cidr: 10.244.0.0/16}}]}]
+---
+"""
+    w = world_of(app(), agent)
+    web = next(p for p in w.pods if p.labels.get("app") == "web")
+    c = connect(w, w.pod("demo/agent"), web.ip, 8080)
+    # blocked from another node, always allowed from the pod's own node: which one is up to the scheduler
+    assert "share a node" in c.placement_note

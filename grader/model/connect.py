@@ -551,8 +551,11 @@ def _to_pod(
     policy_src = None if (snat_ip or src is None or src.host_network) else src
     v = policy.evaluate(world, policy_src, dst, port, protocol, src_ip=client_ip)
     trace = trace + v.trace
+    note = _node_traffic_note(world, src, dst, port, protocol, v.allowed) if snat_ip is None else ""
+    if note:
+        trace.append(note)
     if not v.allowed:
-        return Connection("blocked", trace, hints, dst_ip=dst.ip, dst_port=port, client_ip=client_ip)
+        return Connection("blocked", trace, hints, dst_ip=dst.ip, dst_port=port, client_ip=client_ip, placement_note=note)
     listener = find_listener(dst, port, protocol)
     if listener is None:
         have = ", ".join(f"{l.port}/{l.protocol}" for l in pod_listeners(dst)) or "nothing"
@@ -560,8 +563,41 @@ def _to_pod(
         return Connection("refused", trace, hints + [f"{dst.key} listens on {have}, not {port}/{protocol}"], dst_ip=dst.ip, dst_port=port, client_ip=client_ip)
     trace.append(f"{dst.key} ({dst.ip}) accepts {protocol}/{port} ({listener.why})")
     return Connection(
-        "allowed", trace, hints, endpoint=dst.key, dst_ip=dst.ip, dst_port=port, client_ip=client_ip, http=listener.http, netexec=listener.netexec
+        "allowed", trace, hints, endpoint=dst.key, dst_ip=dst.ip, dst_port=port, client_ip=client_ip, http=listener.http, netexec=listener.netexec,
+        placement_note=note,
     )
+
+
+def _node_traffic_note(world: World, src: Pod | None, dst: Pod, port: int, protocol: str, allowed: bool) -> str:
+    """A note when a hostNetwork end's policy verdict rests on the simulator's placement guess.
+
+    Traffic between a pod and its own node is always allowed by NetworkPolicy, so whether a hostNetwork pod
+    (whose address is its node's) gets through can depend on whether the two pods share a node."""
+    import dataclasses
+
+    from grader.model.workloads import possible_placements
+
+    if src is None or not (src.host_network or dst.host_network) or not (src.placement_guessed or dst.placement_guessed):
+        return ""
+    outcomes = possible_placements(world, [src.key, dst.key])
+    if not outcomes:
+        return ""
+    ips = {n.name: n.ip for n in world.nodes}
+    verdicts = set()
+    for o in outcomes:
+        if not o[src.key] or not o[dst.key]:
+            continue
+        s = dataclasses.replace(src, node=o[src.key], ip=ips[o[src.key]] if src.host_network else src.ip)
+        d = dataclasses.replace(dst, node=o[dst.key], ip=ips[o[dst.key]] if dst.host_network else dst.ip)
+        if s.host_network:
+            verdicts.add(policy.evaluate(world, None, d, port, protocol, src_ip=s.ip).allowed)
+        else:
+            verdicts.add(policy.evaluate(world, s, d, port, protocol, src_ip=s.ip, dst_ip=d.ip if d.host_network else None).allowed)
+    if len(verdicts) < 2:
+        return ""
+    return (f"this verdict depends on whether {src.key} and {dst.key} share a node (traffic between a pod and its own node is "
+            f"always allowed): the manifests leave their nodes to the scheduler, the simulator's guess ({src.node}, {dst.node}) "
+            "decides this trace, and a real cluster may place them otherwise")
 
 
 def _target_port_hints(svc: Service, sp: ServicePort, pods: list[tuple[Pod | None, int]]) -> list[str]:
