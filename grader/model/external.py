@@ -180,27 +180,7 @@ def _via_ingress(world: World, host: str, path: str, tls: bool) -> HttpOutcome:
         out.hints.append(f"the Ingress sends to {r.service}:{port}, but that Service exposes port(s) {have}: use one of those in backend.service.port")
         return out
     out.service = r.service
-    if svc.cluster_ip is None:
-        sp = services.service_port(svc, int(port), "TCP")
-        target = sp.target_port if sp is not None else None
-        if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
-            how = (f"cloud-provider-kind resolves {svc.name}.{svc.namespace}.svc.cluster.local (STRICT_DNS) and connects to "
-                   f"the pod IPs on targetPort {target}, but its gateway container routes only the Service range: the "
-                   "connections to pod IPs go nowhere")
-        else:
-            how = (f"cloud-provider-kind needs a numeric targetPort to send to a headless Service's pods, and port {port} has "
-                   f"targetPort {target!r}: it builds no backend for it")
-        out.status = 503
-        out.summary = f"HTTP 503 from the ingress proxy: Service {r.service} is headless (clusterIP: None)"
-        out.trace.append(f"Service {r.service} is headless (clusterIP: None): {how}; the proxy answers 503 (5xx)")
-        out.hints.append(
-            f"Service {r.service} is headless: the course's Ingress controller (cloud-provider-kind) cannot reach the pods "
-            "of a headless Service; remove clusterIP: None from it (a ClusterIP Service is what an Ingress backend needs)"
-        )
-        return out
-    control_plane = world.nodes[0].name if world.nodes else None
-    c = connect(world, None, svc.cluster_ip, int(port), "TCP", src_ip=ENVOY_SOURCE, via_node=control_plane)
-    served = _served(c, [], False, proxied=True)
+    served = _proxied_backend(world, svc, int(port))
     out.status, out.endpoint, out.error = served.status, served.endpoint, served.error
     out.summary, out.placement_note = served.summary, served.placement_note
     out.trace += served.trace
@@ -237,15 +217,12 @@ def _via_gateway(world: World, gateway: str, host: str, path: str, tls: bool, po
             continue
         ns, _, name = s.service.partition("/")
         svc = services.get_service(world, ns, name)
-        if svc is None or svc.cluster_ip is None or s.port is None:
-            note = "headless" if svc is not None and svc.cluster_ip is None else "unusable"
-            out.trace.append(f"-> Service {s.service} is {note}: the simulator sends to its endpoints")
-            answering.append((s, None))
+        if svc is None or s.port is None:
+            out.trace.append(f"-> Service {s.service} is unusable: the simulator sends to its endpoints")
+            answering.append((s, HttpOutcome(200)))
             continue
-        c = connect(world, None, svc.cluster_ip, int(s.port), "TCP", src_ip=ENVOY_SOURCE)
-        answering.append((s, c))
-    for s, c in answering:
-        served = _served(c, [], False, proxied=True) if c is not None else HttpOutcome(200)
+        answering.append((s, _proxied_backend(world, svc, int(s.port))))
+    for s, served in answering:
         if served.ok:
             out.shares[s.service] = out.shares.get(s.service, 0.0) + s.share
         if s.service == d.service:
@@ -256,6 +233,31 @@ def _via_gateway(world: World, gateway: str, host: str, path: str, tls: bool, po
     if d.status is not None:
         out.status = d.status
     return out
+
+
+def _proxied_backend(world: World, svc, port: int) -> HttpOutcome:
+    """What cloud-provider-kind's Envoy (Ingress and Gateway alike) gets from a backend Service port.
+
+    A ClusterIP is reached through the control-plane node (which masquerades the request); a headless
+    Service cannot be reached from the gateway container (see the module docstring): 503."""
+    if svc.cluster_ip is None:
+        sp = services.service_port(svc, port, "TCP")
+        target = sp.target_port if sp is not None else None
+        if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
+            how = (f"cloud-provider-kind resolves {svc.name}.{svc.namespace}.svc.cluster.local (STRICT_DNS) and connects to "
+                   f"the pod IPs on targetPort {target}, but its gateway container routes only the Service range: the "
+                   "connections to pod IPs go nowhere")
+        else:
+            how = (f"cloud-provider-kind needs a numeric targetPort to send to a headless Service's pods, and port {port} has "
+                   f"targetPort {target!r}: it builds no backend for it")
+        return HttpOutcome(
+            503, [f"Service {svc.key} is headless (clusterIP: None): {how}; the proxy answers 503 (5xx)"],
+            [f"Service {svc.key} is headless: the course's Ingress and Gateway controller (cloud-provider-kind) cannot reach "
+             "the pods of a headless Service; remove clusterIP: None from it (a ClusterIP Service is what a backend needs)"],
+            service=svc.key, summary=f"HTTP 503 from the proxy: Service {svc.key} is headless (clusterIP: None)")
+    control_plane = world.nodes[0].name if world.nodes else None
+    c = connect(world, None, svc.cluster_ip, port, "TCP", src_ip=ENVOY_SOURCE, via_node=control_plane)
+    return _served(c, [], False, proxied=True)
 
 
 def _secret(world: World, key: str | None):
