@@ -2,11 +2,12 @@
 
     from grader.notebook import open_lab, show_table, topology, request_path, check_prediction
     lab = open_lab("01-pod-networking", namespace="pods-demo")   # live when the course cluster answers
-    topology(lab)                                                # a Mermaid diagram of pods and Services
+    topology(lab)                                                # a diagram of pods, Services, policies
     r = lab.connect("client", "web", 80); request_path(r, lab)   # the request's path, step by step
 
-Every function works the same on the simulator and on a live cluster. Diagrams are Mermaid source,
-shown by JupyterLab >= 4.1 (MIME type text/vnd.mermaid, or a ```mermaid block in Markdown).
+Every function works the same on the simulator and on a live cluster. Diagrams are SVG drawn by
+Graphviz when the cell runs (grader.diagram): every notebook viewer and exported HTML shows them,
+with no network and no JavaScript.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from grader.checks import SetupError
+from grader.diagram import GREEN, GREY, INGRESS, POLICY, RED, SERVICE, Diagram
 from grader.lab import Lab, Reachability, live_available
 from grader.model.names import is_ip
+from grader.predictions import LessonMismatch, PredictionNeeded, lookup_cell, predict, reveal, short
 from grader.probes import ClientIP, Connect, Http, Resolve, Result
 
 BACKEND_ENV = "GRADE_BACKEND"
@@ -204,45 +207,28 @@ def show_table(table: Reachability, title: str = "") -> TableView:
     return TableView(table, title)
 
 
-def short(key: str) -> str:
-    """"ns/pod" -> "pod" (for tables whose pods share one namespace)."""
-    return key.rsplit("/", 1)[-1]
+def model_expectation(lab: Lab, sources: list[str], targets: list[str], port: int, protocol: str = "TCP") -> dict[tuple[str, str], bool]:
+    """{(source, target): allowed} as the simulator's model of the lab's manifests says: the
+    expectation for a table whose answer a lesson must not print before the learner predicts it.
+    On a live lab, the table's thick borders then show where the cluster differs from the model."""
+    from grader.lab import make_backend
+
+    model = lab
+    if lab.backend.name != "simulator":
+        backend = make_backend("sim")
+        backend.apply(lab.manifests)
+        model = Lab(backend, lab.manifests, lab.namespace)
+    table = model.reachability(sources, targets, port, True, protocol)
+    return {(a, b): table.observed[(model.pod_ref(a), model.pod_ref(b))] for a in sources for b in targets}
 
 
 # ------------------------------------------------------------------------------------------ diagrams
 
-
-@dataclass
-class Diagram:
-    """Mermaid source that JupyterLab >= 4.1 draws; elsewhere the source is shown as text."""
-
-    source: str
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {
-            "text/vnd.mermaid": self.source,
-            "text/markdown": f"```mermaid\n{self.source}\n```",
-            "text/plain": self.source,
-        }
-
-    def __str__(self) -> str:
-        return self.source
-
-
-ARROW = "\u2192"  # "->" would wrap between "-" and ">" inside a narrow Mermaid box
-
-# Request paths are one long row: narrower boxes keep the text readable when JupyterLab scales the
-# diagram down to the cell's width (Mermaid >= 10.5 reads this front matter).
-PATH_HEADER = "---\nconfig:\n  flowchart:\n    wrappingWidth: 150\n    nodeSpacing: 25\n    rankSpacing: 30\n---\nflowchart LR"
+ARROW = "\u2192"
 
 
 def _id(text: str) -> str:
     return "n_" + "".join(c if c.isalnum() else "_" for c in text)
-
-
-def _label(text: str) -> str:
-    """Text safe inside a quoted Mermaid label."""
-    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;").replace("\n", "<br/>")  # "\n" breaks a line
 
 
 def _lab_namespaces(lab: Lab) -> set[str]:
@@ -263,7 +249,7 @@ def _ports_text(ports: Iterable[Any]) -> str:
 
 
 def topology(lab: Lab, all_namespaces: bool = False) -> Diagram:
-    """A flowchart of the lab's namespaces, pods (with IP and node), Services and their endpoints,
+    """A diagram of the lab's namespaces, pods (with IP and node), Services and their endpoints,
     NetworkPolicies and the pods they select, and Ingress routes.
 
     Shows the namespaces of the lab's manifests and kube-system; `all_namespaces=True` adds the rest
@@ -273,19 +259,22 @@ def topology(lab: Lab, all_namespaces: bool = False) -> Diagram:
 
     world = _world(lab)
     live_ips = {p.key: p.ip for p in lab.pods()}
-    lines = ["flowchart LR"]
+    d = Diagram("topology", direction="LR")  # Services -> pods left to right; a namespace's pods stack
     namespaces = sorted({p.namespace for p in world.pods} | {s.namespace for s in world.services} | {p.namespace or "" for p in world.policies})
     shown = None if all_namespaces else _lab_namespaces(lab)
+
+    def drawn(namespace: str | None) -> bool:
+        return shown is None or (namespace or "") in shown
+
     for ns in namespaces:
-        if not ns or (shown is not None and ns not in shown):
+        if not ns or not drawn(ns):
             continue
-        lines.append(f'  subgraph {_id("ns_" + ns)}["namespace {_label(ns)}"]')
+        frame = d.frame(_id("ns_" + ns), f"namespace {ns}")
         for p in world.pods:
-            if p.namespace != ns:
-                continue
-            ip = live_ips.get(p.key, p.ip)
-            extra = ", hostNetwork" if p.host_network else ""
-            lines.append(f'    {_id(p.key)}["{_label(p.name)}<br/>{ip}<br/>{_label(p.node)}{extra}"]')
+            if p.namespace == ns:
+                ip = live_ips.get(p.key, p.ip)
+                extra = ", hostNetwork" if p.host_network else ""
+                d.node(_id(p.key), f"{p.name}\n{ip}\n{p.node}{extra}", frame=frame)
         for s in world.services:
             if s.namespace != ns:
                 continue
@@ -293,44 +282,40 @@ def topology(lab: Lab, all_namespaces: bool = False) -> Diagram:
             kind = "headless" if s.headless else s.type
             addr = s.external_name if s.type == "ExternalName" else (s.cluster_ip or "no ClusterIP")
             if s.load_balancer_ip:
-                addr += f" external {s.load_balancer_ip}"
-            lines.append(f'    {_id("svc_" + s.key)}(["Service {_label(s.name)}<br/>{kind} {_label(addr or "")}' + (f"<br/>{_label(ports)}" if ports else "") + '"])')
+                addr += f"\nexternal {s.load_balancer_ip}"
+            d.node(_id("svc_" + s.key), f"Service {s.name}\n{kind} {addr or ''}" + (f"\n{ports}" if ports else ""),
+                   shape="round", fill=SERVICE, frame=frame)
         for pol in world.policies:
-            if pol.namespace != ns:
-                continue
-            types = "+".join(sorted(policy_model.policy_types(pol)))
-            lines.append(f'    {_id("np_" + pol.key)}{{{{"policy {_label(pol.name)}<br/>{types}"}}}}')
+            if pol.namespace == ns:
+                types = "+".join(sorted(policy_model.policy_types(pol)))
+                d.node(_id("np_" + pol.key), f"policy {pol.name}\n{types}", shape="hex", fill=POLICY, frame=frame)
         for ing in world.ingresses:
             if ing.namespace == ns:
-                lines.append(f'    {_id("ing_" + ing.key)}[/"Ingress {_label(ing.name)}"/]')
-        lines.append("  end")
-    def drawn(namespace: str | None) -> bool:
-        return shown is None or (namespace or "") in shown
+                d.node(_id("ing_" + ing.key), f"Ingress {ing.name}", shape="para", fill=INGRESS, frame=frame)
 
     for s in world.services:
-        seen = set()
         if not drawn(s.namespace):
             continue
+        seen = set()
         for ep in services_model.endpoints(world, s):
             if ep.pod and ep.pod not in seen and world.pod(ep.pod) and drawn(ep.pod.split("/", 1)[0]):
                 seen.add(ep.pod)
-                lines.append(f"  {_id('svc_' + s.key)} --> {_id(ep.pod)}")
+                d.edge(_id("svc_" + s.key), _id(ep.pod))
     for pol in world.policies:
         for p in world.pods:
             if not (drawn(pol.namespace) and drawn(p.namespace)):
                 continue
             if pol in policy_model.selecting_policies(world, p, "Ingress") or pol in policy_model.selecting_policies(world, p, "Egress"):
-                lines.append(f"  {_id('np_' + pol.key)} -. selects .-> {_id(p.key)}")
+                d.edge(_id("np_" + pol.key), _id(p.key), "selects", dashed=True)
     for ing in world.ingresses:
         if not drawn(ing.namespace):
             continue
         for rule in ing.spec.get("rules") or []:
             for path in (rule.get("http") or {}).get("paths") or []:
                 name = ((path.get("backend") or {}).get("service") or {}).get("name")
-                if name and world.service(ing.namespace or "", name) and drawn(ing.namespace):
-                    label = _label(f"{rule.get('host') or '*'}{path.get('path', '/')}")
-                    lines.append(f'  {_id("ing_" + ing.key)} -- "{label}" --> {_id("svc_" + f"{ing.namespace}/{name}")}')
-    return Diagram("\n".join(lines))
+                if name and world.service(ing.namespace or "", name):
+                    d.edge(_id("ing_" + ing.key), _id("svc_" + f"{ing.namespace}/{name}"), f"{rule.get('host') or '*'}\n{path.get('path', '/')}")  # two lines: the diagram stays narrow
+    return d
 
 
 def _world(lab: Lab) -> Any:
@@ -340,7 +325,7 @@ def _world(lab: Lab) -> Any:
 
 
 def request_path(result: Result, lab: Lab | None = None) -> Diagram:
-    """A flowchart of one probe's path: DNS -> Service -> endpoint -> policy -> listener -> verdict.
+    """A diagram of one probe's path, top to bottom: DNS -> Service -> endpoint -> policy -> listener -> verdict.
 
     The steps come from the simulator's model of the lab's manifests (`lab.world`); the last box
     is what the backend observed. On a live cluster the two can differ: then the verdict box says so.
@@ -355,12 +340,26 @@ def request_path(result: Result, lab: Lab | None = None) -> Diagram:
     return _connect_path(result, lab)
 
 
-def _verdict_box(result: Result, expected_ok: bool | None = None) -> list[str]:
-    colour = "#c8f7c5" if result.ok else "#f7c5c5"
-    text = f"{result.verdict.upper()}"
-    if expected_ok is not None and expected_ok != result.ok:
-        text += "\n(the simulator predicted the opposite)"
-    return [f'  verdict(["{_label(text)}"])', f"  style verdict fill:{colour},stroke:#333"]
+class _Chain:
+    """Boxes joined one after another, with the first failed step marked red."""
+
+    def __init__(self, kind: str) -> None:
+        self.diagram = Diagram(kind, direction="TB")  # a chain grows downwards: it never gets too wide to read
+        self.prev: str | None = None
+        self.failed: str | None = None
+
+    def step(self, node_id: str, text: str, shape: str = "box", ok: bool = True, fill: str = "#ffffff", edge: str = "") -> None:
+        self.diagram.node(node_id, text, shape=shape, fill=fill if ok else RED)
+        if self.prev is not None:
+            self.diagram.edge(self.prev, node_id, edge)
+        if not ok:
+            self.failed = self.failed or node_id
+        self.prev = node_id
+
+    def verdict(self, text: str, ok: bool) -> Diagram:
+        self.step("verdict", text, "round", fill=GREEN if ok else RED, ok=True)
+        self.diagram.restyle("verdict", bold=True)
+        return self.diagram
 
 
 def _connect_path(result: Result, lab: Lab) -> Diagram:
@@ -374,69 +373,58 @@ def _connect_path(result: Result, lab: Lab) -> Diagram:
     protocol = probe.protocol if isinstance(probe, Connect) else "TCP"
     world = _world(lab)
     src = world.pod(probe.src)
-    lines = [PATH_HEADER]
-    src_text = f"{probe.src}" + (f"\n{src.ip}" if src else "")
-    lines.append(f'  src["{_label(src_text)}"]')
-    prev = "src"
-    failed_step: str | None = None
-
-    def step(node_id: str, text: str, shape: str = "box", ok: bool = True) -> None:
-        nonlocal prev, failed_step
-        left, right = {"box": ("[", "]"), "round": ("([", "])"), "diamond": ("{", "}"), "hex": ("{{", "}}")}[shape]
-        lines.append(f'  {node_id}{left}"{_label(text)}"{right}')
-        lines.append(f"  {prev} --> {node_id}")
-        if not ok:
-            lines.append(f"  style {node_id} fill:#f7c5c5,stroke:#a00")
-            failed_step = failed_step or node_id
-        prev = node_id
+    chain = _Chain("request_path")
+    chain.step("src", f"{probe.src}" + (f"\n{src.ip}" if src else ""))
 
     ip = probe.host
     if not is_ip(ip) and src is not None:
         lk = connect_model.lookup(world, src, probe.host)
         a = lk.answer
         if not lk.reachable:
-            step("dns", f"DNS {probe.host}\nquery to CoreDNS dropped by egress policy", "hex", ok=False)
+            chain.step("dns", f"DNS {probe.host}\nquery to CoreDNS dropped by egress policy", "hex", ok=False)
         elif a.type == "NXDOMAIN" or not a.answers:
-            step("dns", f"DNS {probe.host}\nNXDOMAIN", "hex", ok=False)
+            chain.step("dns", f"DNS {probe.host}\nNXDOMAIN", "hex", ok=False)
         else:
-            step("dns", f"DNS {probe.host}\n{a.fqdn or ''}\n{a.type} {', '.join(a.answers[:4])}", "hex")
+            chain.step("dns", f"DNS {probe.host}\n{a.fqdn or ''}\n{a.type} {', '.join(a.answers[:4])}", "hex")
             ip = a.answers[0]
-    if failed_step is None:
+    if chain.failed is None:
         svc = services_model.find_service_by_ip(world, ip)
         port = probe.port
         if svc is not None:
             sp = services_model.service_port(svc, probe.port, protocol)
             if sp is None:
-                step("svc", f"Service {svc.key}\nClusterIP {svc.cluster_ip}\nno port {probe.port}", "round", ok=False)
+                chain.step("svc", f"Service {svc.key}\nClusterIP {svc.cluster_ip}\nno port {probe.port}", "round", ok=False)
             else:
                 eps = services_model.ready_endpoints(world, svc, sp)
-                step("svc", f"Service {svc.key}\n{svc.cluster_ip}:{sp.port} {ARROW} targetPort {sp.target_port}\nkube-proxy DNAT", "round", ok=bool(eps))
+                chain.step("svc", f"Service {svc.key}\n{svc.cluster_ip}:{sp.port} {ARROW} targetPort {sp.target_port}\nkube-proxy DNAT",
+                           "round", ok=bool(eps), fill=SERVICE)
                 if eps:
                     chosen = result.data.get("endpoint") or eps[0].pod
                     ep = next((e for e in eps if e.pod == chosen), eps[0])
                     others = len(eps) - 1
-                    step("ep", f"endpoint {ep.pod or ep.ip}\n{ep.ip}:{ep.port}" + (f"\n(+{others} more)" if others else ""))
+                    chain.step("ep", f"endpoint {ep.pod or ep.ip}\n{ep.ip}:{ep.port}" + (f"\n(+{others} more)" if others else ""))
                     ip, port = ep.ip, ep.port
                 else:
-                    step("ep", "no ready endpoints", ok=False)
-        if failed_step is None:
+                    chain.step("ep", "no ready endpoints", ok=False)
+        if chain.failed is None:
             dst = next((p for p in world.pods if p.ip == ip and not p.host_network), None)
             if dst is None:
-                step("dst", f"{ip}:{port}\nnot a pod of this lab")
+                chain.step("dst", f"{ip}:{port}\nnot a pod of this lab")
             else:
                 v = policy_model.evaluate(world, src, dst, port, protocol)
                 eg = "egress: not isolated" if not v.egress.isolated else ("egress: allowed by " + ", ".join(v.egress.allowing) if v.egress.allowed else "egress: BLOCKED")
                 ig = "ingress: not isolated" if not v.ingress.isolated else ("ingress: allowed by " + ", ".join(v.ingress.allowing) if v.ingress.allowed else "ingress: BLOCKED")
                 if not world.cni_enforces_policy:
                     eg, ig = "CNI does not enforce", "NetworkPolicy"
-                step("policy", f"NetworkPolicy\n{eg}\n{ig}", "hex", ok=v.allowed)  # a diamond grows with its text
+                chain.step("policy", f"NetworkPolicy\n{eg}\n{ig}", "hex", ok=v.allowed, fill=POLICY)
                 if v.allowed:
                     listener = find_listener(dst, port, protocol)
                     what = f"{dst.key} listens on {protocol}/{port}" if listener else f"{dst.key}: nothing listens on {protocol}/{port}"
-                    step("listener", what, ok=listener is not None)
-    lines.append(f"  {prev} --> verdict")
-    lines += _verdict_box(result, expected_ok=failed_step is None)
-    return Diagram("\n".join(lines))
+                    chain.step("listener", what, ok=listener is not None)
+    text = result.verdict.upper()
+    if (chain.failed is None) != result.ok:
+        text += "\n(the simulator predicted the opposite)"
+    return chain.verdict(text, result.ok)
 
 
 def _resolve_path(result: Result) -> Diagram:
@@ -445,23 +433,17 @@ def _resolve_path(result: Result) -> Diagram:
     probe = result.probe
     assert isinstance(probe, Resolve)
     ns = probe.src.split("/", 1)[0]
-    lines = [PATH_HEADER, f'  src["{_label(probe.src)}"]', f'  q{{{{"lookup {_label(probe.name)}<br/>search list, ndots:5"}}}}', "  src --> q"]
+    chain = _Chain("request_path")
+    chain.step("src", probe.src)
+    chain.step("q", f"lookup {probe.name}\nsearch list, ndots:5", "hex")
     fqdn = (result.data.get("fqdn") or "").rstrip(".").lower()
-    prev = "q"
     for i, name in enumerate(query_names(probe.name.lower(), ns)):
         hit = result.ok and name == fqdn
-        lines.append(f'  c{i}["{_label(name)}."]')
-        lines.append(f"  {prev} -- try {i + 1} --> c{i}")
-        lines.append(f"  style c{i} fill:{'#c8f7c5' if hit else '#eee'},stroke:#333")
+        chain.step(f"c{i}", f"{name}.", fill=GREEN if hit else GREY, edge=f"try {i + 1}")
         if hit:
-            prev = f"c{i}"
             break
-        prev = f"c{i}"
-    answer = f"{result.data.get('type', result.verdict)} {', '.join(result.data.get('answers') or [])}"
-    lines.append(f'  ans(["{_label(answer)}"])')
-    lines.append(f"  {prev} --> ans")
-    lines.append(f"  style ans fill:{'#c8f7c5' if result.ok else '#f7c5c5'},stroke:#333")
-    return Diagram("\n".join(lines))
+    answer = f"{result.data.get('type', result.verdict)} {', '.join(result.data.get('answers') or [])}".strip()
+    return chain.verdict(answer, result.ok)
 
 
 def _http_path(result: Result) -> Diagram:
@@ -469,38 +451,25 @@ def _http_path(result: Result) -> Diagram:
     assert isinstance(probe, Http)
     d = result.data
     scheme = "https" if probe.tls else "http"
-    lines = [PATH_HEADER, f'  client["client outside the cluster<br/>{scheme}://{_label(probe.host)}{_label(probe.path)}"]']
+    chain = _Chain("request_path")
+    chain.step("client", f"client outside the cluster\n{scheme}://{probe.host}{probe.path}")
     entry = {"ingress": "Ingress controller", "nodeport": f"a node, NodePort {probe.port}"}.get(probe.via, f"LoadBalancer {probe.via.split(':', 1)[-1]}")
     if probe.via.startswith("gateway:"):
-        entry = f"Gateway {probe.via.split(':', 1)[1]}" + (f"<br/>listener {d['listener']}" if d.get("listener") else "")
-    lines.append(f'  entry["{_label(entry)}"]')
-    lines.append("  client --> entry")
-    prev = "entry"
+        entry = f"Gateway {probe.via.split(':', 1)[1]}" + (f"\nlistener {d['listener']}" if d.get("listener") else "")
+    chain.step("entry", entry)
     if probe.tls:
-        lines.append(f'  tls{{{{"TLS by SNI {_label(probe.host)}<br/>Secret {_label(d.get("tls_secret") or "none")}<br/>SANs {_label(", ".join(d.get("cert_sans") or []) or "-")}"}}}}')
-        lines.append(f"  {prev} --> tls")
-        prev = "tls"
+        chain.step("tls", f"TLS by SNI {probe.host}\nSecret {d.get('tls_secret') or 'none'}\nSANs {', '.join(d.get('cert_sans') or []) or '-'}",
+                   "hex", ok=bool(d.get("cert_sans")))
     if d.get("route"):
-        lines.append(f'  ing[/"HTTPRoute {_label(d["route"])}"/]')
-        lines.append(f"  {prev} --> ing")
-        prev = "ing"
+        chain.step("ing", f"HTTPRoute {d['route']}", "para", fill=INGRESS)
     elif d.get("ingress"):
-        lines.append(f'  ing[/"Ingress {_label(d["ingress"])}"/]')
-        lines.append(f"  {prev} --> ing")
-        prev = "ing"
+        chain.step("ing", f"Ingress {d['ingress']}", "para", fill=INGRESS)
     if d.get("service"):
-        lines.append(f'  svc(["Service {_label(d["service"])}"])')
-        lines.append(f"  {prev} --> svc")
-        prev = "svc"
+        chain.step("svc", f"Service {d['service']}", "round", fill=SERVICE)
     if d.get("endpoint"):
-        lines.append(f'  ep["endpoint {_label(d["endpoint"])}"]')
-        lines.append(f"  {prev} --> ep")
-        prev = "ep"
+        chain.step("ep", f"endpoint {d['endpoint']}")
     status = d.get("status")
-    lines.append(f"  {prev} --> verdict")
-    lines.append(f'  verdict(["HTTP {status if status is not None else "no answer"}<br/>{_label(result.verdict)}"])')
-    lines.append(f"  style verdict fill:{'#c8f7c5' if result.ok else '#f7c5c5'},stroke:#333")
-    return Diagram("\n".join(lines))
+    return chain.verdict(f"HTTP {status if status is not None else 'no answer'}\n{result.verdict}", result.ok)
 
 
 def explain(result: Result) -> None:
@@ -572,10 +541,8 @@ class PredictionCheck:
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
-    if v is True:
-        return "allowed (True)"
-    if v is False:
-        return "blocked (False)"
+    if isinstance(v, bool):
+        return "yes (True)" if v else "no (False)"
     return str(v)
 
 
@@ -589,14 +556,6 @@ def _short_pod_key(text: str) -> str:
     """"ns/pod" -> "pod"; anything else (an HTTP path "/api/v1", a host) is kept whole."""
     ns, sep, name = text.partition("/")
     return name if sep and ns and name and "/" not in name else text
-
-
-def _lookup_cell(table: Reachability, key: tuple[str, str]) -> bool | None:
-    """A cell by ("ns/a", "ns/b") or by bare pod names when those are unambiguous."""
-    if key in table.observed:
-        return table.observed[key]
-    matches = [k for k in table.observed if short(k[0]) == short(key[0]) and short(k[1]) == short(key[1])]
-    return table.observed[matches[0]] if len(matches) == 1 else None
 
 
 def check_prediction(prediction: Mapping[Any, Any] | Reachability | Any, actual: Any) -> PredictionCheck:
@@ -621,7 +580,7 @@ def check_prediction(prediction: Mapping[Any, Any] | Reachability | Any, actual:
         for key in keys:
             if not isinstance(key, tuple) or len(key) != 2:
                 raise TypeError(f"prediction key {key!r}: write (source pod, target pod)")
-            obs = _lookup_cell(actual, key)
+            obs = lookup_cell(actual, key)
             if obs is None:
                 raise KeyError(f"the table has no cell {key!r}: its sources are {actual.sources}, its targets {actual.targets}")
             check.rows.append((_key_text(key), prediction[key], obs))

@@ -76,5 +76,6 @@ def reachability_html(table: Any) -> str:
             title = f"expected {'allowed' if exp else 'blocked'}" + (f", observed {'allowed' if obs else 'blocked'}" if obs is not None else "")
             cells.append(f"<td title='{title}' style='background:{colour};border:{border};text-align:center;padding:2px 6px'>{text}</td>")
         rows.append(f"<tr><th style='text-align:right;padding:2px 6px'>{html.escape(s)}</th>{''.join(cells)}</tr>")
-    caption = f"{table.protocol}/{table.port}: green allowed, red blocked" + (f"; {len(diffs)} cell(s) differ from the expectation (thick border)" if diffs else "")
-    return f"<table style='border-collapse:collapse'><caption>{html.escape(caption)}</caption><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+    caption = f"{table.protocol}/{table.port}, from (rows) \u2192 to (columns): green allowed, red blocked" + (f"; {len(diffs)} cell(s) differ from the expectation (thick border)" if diffs else "")
+    corner = "<th style='padding:2px 6px;font-weight:normal;font-style:italic;text-align:right'>from \u2193 to \u2192</th>"
+    return f"<table style='border-collapse:collapse'><caption>{html.escape(caption)}</caption><tr>{corner}{head}</tr>{''.join(rows)}</table>"
