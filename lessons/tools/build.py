@@ -6,8 +6,9 @@
 A lesson is written in lessons/NN-name.md (MyST Markdown, jupytext's "md:myst" format: Markdown as
 it is, code cells in ```{code-cell} fences). The .ipynb beside it is the pair learners open; it is
 written from the .md, valid nbformat v4, with no outputs and with cell ids taken from each cell's
-text (so they do not churn). With jupytext installed, JupyterLab opens either file as the notebook
-and saves both (lessons/jupytext.toml pairs them); run this script afterwards all the same.
+text (so they do not churn), and the .md's modification time. With jupytext installed (the `test`
+extras), JupyterLab opens either file as the notebook and saves both (lessons/jupytext.toml pairs
+them); run this script afterwards all the same.
 
 A diagram in a lesson's Markdown is lessons/diagrams/NAME.dot (Graphviz), drawn here to NAME.svg
 and shown with ![...](diagrams/NAME.svg). The SVG records the hash of the .dot it was drawn from.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import re
 import sys
 from pathlib import Path
@@ -39,8 +41,7 @@ def lesson_sources() -> list[Path]:
 def notebook_from_source(source: Path) -> nbformat.NotebookNode:
     """The notebook a lesson's .md describes: no outputs, python3 kernelspec, ids from the cells' text."""
     nb = jupytext.read(source, fmt=TEXT_FORMAT)
-    nb.metadata = {
-        "jupytext": {"formats": "ipynb,md:myst"},
+    nb.metadata = {  # no jupytext metadata: lessons/jupytext.toml pairs the two files
         "kernelspec": dict(KERNELSPEC),
         "language_info": {"name": "python"},
     }
@@ -130,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     for source in lesson_sources():
         target = source.with_suffix(".ipynb")
         target.write_text(notebook_text(source))
+        # jupytext in JupyterLab refuses to open a pair whose .ipynb is newer than its .md: give
+        # the notebook its source's time, since it holds nothing newer
+        stat = source.stat()
+        os.utime(target, (stat.st_atime, stat.st_mtime))
         print(target.relative_to(LESSONS.parent))
     for dot_file in sorted(DIAGRAMS.glob("*.dot")):
         svg = dot_file.with_suffix(".svg")
