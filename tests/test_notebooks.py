@@ -140,6 +140,24 @@ def test_the_sync_check_notices_an_edited_source(tmp_path, monkeypatch):
     assert [line.split(":")[0] for line in build.stale_notebooks()] == ["02-services.ipynb is not 02-services.md"]
 
 
+def test_one_command_converts_a_lesson_of_the_old_format(tmp_path, monkeypatch):
+    """python lessons/tools/convert.py lessons/tools/lessonNN.py: the old list of cells becomes a
+    .md and its .ipynb, in sync, and the old file goes."""
+    spec = importlib.util.spec_from_file_location("lessons_convert", LESSONS / "tools" / "convert.py")
+    convert = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(convert)
+    old = tmp_path / "lesson07.py"
+    old.write_text('from nbwrite import code, md\nNAME = "07-gateway-api"\n'
+                   'CELLS = [md(r"""\n# Lesson 7\n\n```yaml\nkind: HTTPRoute\n```\n"""), code("x = 1\\nx")]\n')
+    monkeypatch.setattr(convert, "LESSONS", tmp_path)
+    source, target = convert.convert(old)
+    assert not old.exists() and source == tmp_path / "07-gateway-api.md"
+    text = source.read_text()
+    assert "# Lesson 7\n\n```yaml\nkind: HTTPRoute\n```" in text and "```{code-cell}\nx = 1\nx\n```" in text
+    assert build.same_cells(build.notebook_from_source(source), nbformat.read(target, as_version=4)) == []
+    assert target.stat().st_mtime == source.stat().st_mtime, "jupytext opens the pair: the notebook is not newer than its text"
+
+
 def test_static_diagrams_are_drawn_from_their_current_source():
     assert sorted(LESSONS.glob("diagrams/*.dot")), "lesson 2's picture of the Service types is a .dot"
     assert build.stale_diagrams() == [], "run: python lessons/tools/build.py"
@@ -188,8 +206,8 @@ def test_notebook_runs_on_the_simulator(path, executed):
 PREDICTING = [p for p in NOTEBOOKS if "predict(" in p.read_text()]
 
 
-def test_five_lessons_ask_for_a_prediction():
-    assert [p.stem for p in PREDICTING] == EXPECTED[:5]
+def test_lessons_one_to_five_ask_for_a_prediction():
+    assert set(EXPECTED[:5]) <= {p.stem for p in PREDICTING}
 
 
 @pytest.mark.parametrize("path", PREDICTING, ids=lambda p: p.stem)

@@ -62,6 +62,16 @@ def notebook_text(source: Path) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
+def write_notebook(source: Path) -> Path:
+    """Write the .ipynb of one lesson source; it gets the source's modification time, because
+    jupytext in JupyterLab refuses to open a pair whose notebook is newer than its text."""
+    target = source.with_suffix(".ipynb")
+    target.write_text(notebook_text(source))
+    stat = source.stat()
+    os.utime(target, (stat.st_atime, stat.st_mtime))
+    return target
+
+
 def same_cells(a: nbformat.NotebookNode, b: nbformat.NotebookNode) -> list[str]:
     """How two notebooks' cells differ (type and text), as readable lines; empty when they agree."""
     problems = []
@@ -129,13 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             print("run: python lessons/tools/build.py")
         return 1 if stale else 0
     for source in lesson_sources():
-        target = source.with_suffix(".ipynb")
-        target.write_text(notebook_text(source))
-        # jupytext in JupyterLab refuses to open a pair whose .ipynb is newer than its .md: give
-        # the notebook its source's time, since it holds nothing newer
-        stat = source.stat()
-        os.utime(target, (stat.st_atime, stat.st_mtime))
-        print(target.relative_to(LESSONS.parent))
+        print(write_notebook(source).relative_to(LESSONS.parent))
     for dot_file in sorted(DIAGRAMS.glob("*.dot")):
         svg = dot_file.with_suffix(".svg")
         svg.write_text(svg_for(dot_file))

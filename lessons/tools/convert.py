@@ -21,7 +21,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build import KERNELSPEC, LESSONS, TEXT_FORMAT, notebook_text  # noqa: E402
+from build import KERNELSPEC, LESSONS, TEXT_FORMAT, write_notebook  # noqa: E402
 
 
 def _old_format_helpers() -> types.ModuleType:
@@ -47,8 +47,7 @@ def convert(module_path: Path) -> tuple[Path, Path]:
         raise SystemExit(f"{source} exists already: this lesson was converted before")
     nb = new_notebook(cells=cells, metadata={"kernelspec": dict(KERNELSPEC)})
     source.write_text(jupytext.writes(nb, fmt=TEXT_FORMAT))
-    target = source.with_suffix(".ipynb")
-    target.write_text(notebook_text(source))
+    target = write_notebook(source)
     module_path.unlink()
     return source, target
 
