@@ -120,14 +120,17 @@ class Diagram:
         )
         g.node_attr.update(fontname=FONT, fontsize=str(NODE_PT), margin="0.12,0.06", penwidth="1", color="#333333")
         g.edge_attr.update(fontname=FONT, fontsize=str(EDGE_PT), color="#333333", arrowsize="0.7")
+        home = {}  # node id -> the frame subgraph it is drawn in (a node added there is in the graph too)
+        for i, (label, members) in enumerate(self.frames.values()):
+            if members:
+                # an empty subgraph filled node by node: add_subgraph(nbunch) would walk every edge
+                frame = g.add_subgraph(name=f"cluster_{i}", label=_escape(label), style="rounded,dashed",
+                                       color="#888888", fontsize=str(NODE_PT), labeljust="l", **{"class": "frame"})
+                home.update((m, frame) for m in members)
         for n in self.nodes.values():
             shape, style = _SHAPES[n.shape]
-            g.add_node(n.id, label=_escape(n.label), shape=shape, style=style, fillcolor=n.fill,
-                       penwidth="2.5" if n.bold else ("1.6" if n.shape == "round" else "1"))
-        for i, (frame_id, (label, members)) in enumerate(self.frames.items()):
-            if members:
-                g.add_subgraph(members, name=f"cluster_{i}", label=_escape(label), style="rounded,dashed",
-                               color="#888888", fontsize=str(NODE_PT), labeljust="l", **{"class": "frame"})
+            home.get(n.id, g).add_node(n.id, label=_escape(n.label), shape=shape, style=style, fillcolor=n.fill,
+                                       penwidth="2.5" if n.bold else ("1.6" if n.shape == "round" else "1"))
         for e in self.edges:
             attrs = {"label": f" {_escape(e.label)} "} if e.label else {}
             if e.dashed:

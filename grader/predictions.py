@@ -69,10 +69,23 @@ class AnswerKey:
 def load_answer_keys(folder: Path | None = None) -> dict[str, AnswerKey]:
     """Every answer key of the course, by prediction name (names are unique across lessons)."""
     folder = folder or answers_dir()
+    files = sorted(folder.glob("*.yaml"))
+    stamp = tuple((str(p), p.stat().st_mtime_ns) for p in files)
+    if stamp not in _loaded:  # read once per version of the files: a notebook asks at every prediction
+        _loaded.clear()
+        _loaded[stamp] = _read_answer_keys(files)
+    return dict(_loaded[stamp])
+
+
+_loaded: dict[tuple[tuple[str, int], ...], dict[str, AnswerKey]] = {}
+_YAML_LOADER = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader  # libyaml is ~10x faster
+
+
+def _read_answer_keys(files: list[Path]) -> dict[str, AnswerKey]:
     keys: dict[str, AnswerKey] = {}
-    for path in sorted(folder.glob("*.yaml")):
+    for path in files:
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = yaml.load(path.read_text(), Loader=_YAML_LOADER) or {}
         except yaml.YAMLError as e:
             raise SetupError(f"{path}: not valid YAML: {e}") from None
         if not isinstance(data, dict):
