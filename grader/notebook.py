@@ -561,6 +561,10 @@ def _short_pod_key(text: str) -> str:
 def check_prediction(prediction: Mapping[Any, Any] | Reachability | Any, actual: Any) -> PredictionCheck:
     """Compare a prediction with what happened and say what differed (never raises on a wrong guess).
 
+    The lessons use predict(...) and reveal(...) instead (grader.predictions): those stop Run All
+    until the learner has predicted, and speak the probe's words. This older form stays for a
+    lesson converted from the old format until its predictions are rewritten.
+
     - prediction {(src, dst): bool} (pod names, "ns/pod" or bare) vs a Reachability table;
     - prediction {case: value} vs a dict {case: observed value} (e.g. {"web:80": True});
     - prediction bool vs a Result (its `ok`), or str vs a Result (its `verdict`).
