@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from grader.checks import SetupError
 from grader.lab import Reachability
 from grader.probes import ClientIP, Connect, Http, Resolve, Result
@@ -78,14 +76,16 @@ def load_answer_keys(folder: Path | None = None) -> dict[str, AnswerKey]:
 
 
 _loaded: dict[tuple[tuple[str, int], ...], dict[str, AnswerKey]] = {}
-_YAML_LOADER = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader  # libyaml is ~10x faster
 
 
 def _read_answer_keys(files: list[Path]) -> dict[str, AnswerKey]:
+    import yaml
+
+    loader = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader  # libyaml: ~10x faster
     keys: dict[str, AnswerKey] = {}
     for path in files:
         try:
-            data = yaml.load(path.read_text(), Loader=_YAML_LOADER) or {}
+            data = yaml.load(path.read_text(), Loader=loader) or {}
         except yaml.YAMLError as e:
             raise SetupError(f"{path}: not valid YAML: {e}") from None
         if not isinstance(data, dict):
