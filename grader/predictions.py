@@ -19,7 +19,8 @@ notebooks that way; a learner who only wants to read on can too).
 
 Words fit the probe: a connection "connects", is "refused" (nothing listens, no endpoints) or is
 "blocked" (dropped: a NetworkPolicy; live, the client times out); a name "resolves" or is
-"NXDOMAIN"; an HTTP request is answered by a Service, or gets a status such as "404".
+"NXDOMAIN"; an HTTP request is answered by a Service, or gets a status such as "404"; a route
+is "accepted" or not, with the reason its status gives.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "connect": {"yes": "connects", "no": "does not connect", "words": ["connects", "refused", "blocked", "does not connect"]},
     "resolve": {"yes": "resolves", "no": "does not resolve", "words": ["resolves", "NXDOMAIN", "does not resolve"]},
     "http": {"yes": None, "no": None, "words": []},  # the answer key lists the Services and statuses
+    "status": {"yes": None, "no": None, "words": []},  # a condition a controller writes: the key lists its values
 }
 
 
