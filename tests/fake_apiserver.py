@@ -91,6 +91,9 @@ class FakeApiServer:
         # each watch request (a list with ?watch=true) streams the next of these event lists, then ends
         # as a watch whose timeoutSeconds ran out; with none left it streams no event
         self.watch_events: list[list[dict[str, Any]]] = []
+        # how each exec scripted with status=None ended: "closed by the client" or "hang ran out"
+        self.hung_exec_endings: list[str] = []
+        self.hung_exec_ended = threading.Event()
         self._rv = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -201,7 +204,8 @@ class FakeApiServer:
                 if script.stderr:
                     self._frame(0x2, b"\x02" + script.stderr.encode())
                 if script.status is None:
-                    self._wait_for_client_close(script.hang)
+                    api.hung_exec_endings.append(self._wait_for_client_close(script.hang))
+                    api.hung_exec_ended.set()
                 else:
                     self._frame(0x2, b"\x03" + json.dumps(script.status).encode())
                     self._frame(0x8, struct.pack("!H", 1000))
@@ -222,7 +226,7 @@ class FakeApiServer:
                 except OSError:
                     pass
 
-            def _wait_for_client_close(self, hang: float) -> None:
+            def _wait_for_client_close(self, hang: float) -> str:
                 # Answer the client's close frame, as a real server does, so its close() returns at once.
                 deadline = time.monotonic() + hang
                 sock = self.connection
@@ -234,13 +238,14 @@ class FakeApiServer:
                     except socket.timeout:
                         continue
                     except OSError:
-                        return
+                        return "closed by the client"
                     if not chunk:
-                        return
+                        return "closed by the client"
                     buf += chunk
                     if buf and buf[0] & 0x0F == 0x8:  # the client's close frame
                         self._frame(0x8, struct.pack("!H", 1000))
-                        return
+                        return "closed by the client"
+                return "hang ran out"
 
         return Handler
 

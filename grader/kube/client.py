@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import urllib3
 import yaml
 
 from kubernetes import client as k8s
@@ -232,11 +233,10 @@ class KubeClient:
     def readyz(self, timeout: float = 2.0) -> tuple[bool, str]:
         """Whether the API server answers /readyz within `timeout` seconds, and why not."""
         try:
-            resp = self.api_client.call_api(
-                *self.api_client.param_serialize("GET", "/readyz", auth_settings=["BearerToken"]),
-                _request_timeout=timeout,
-            )
-            resp.read()
+            method, url, headers, _, _ = self.api_client.param_serialize("GET", "/readyz", auth_settings=["BearerToken"])
+            # retries=False: urllib3 would retry a GET that timed out three more times, four timeouts in all
+            resp = self.api_client.rest_client.pool_manager.request(
+                method, url, headers=headers, timeout=urllib3.Timeout(total=timeout), retries=False)
             if 200 <= resp.status < 300:
                 return True, ""
             return False, f"/readyz answered HTTP {resp.status}"
