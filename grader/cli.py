@@ -17,22 +17,19 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
+from grader.console import make_console as _console
 from grader.errors import GradeError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(GradeError):
     """Bad input on the command line: printed as one short message, exit status 2."""
-
-
-def _console() -> Console:
-    # soft_wrap: long lines are left whole (the terminal folds them), so piped output stays greppable
-    return Console(highlight=False, soft_wrap=True)
 
 
 # -- grade sim ------------------------------------------------------------------------------------
@@ -429,7 +426,16 @@ def cmd_tls_cert(args: argparse.Namespace) -> int:
 # -- parser -----------------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+# What `grade --help` says of the commands whose parsers are built only when used (tests/test_cli_grade.py
+# checks these against the real parsers).
+FEATURE_SUMMARIES = {
+    "cluster": "create, check and remove the course's kind cluster",
+    "workshop": "many learners on one shared cluster: setup, teardown, status, report",
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `grade` parser; given the command word, the parsers of other feature commands are stand-ins."""
     p = argparse.ArgumentParser(prog="grade", description="Grade the k8s-netcourse exercises, live on kind or on the simulator.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -508,11 +514,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-policy", action="store_true", help="model a CNI that does not enforce NetworkPolicy (Flannel)")
     sp.set_defaults(func=cmd_sim_connect)
 
-    from grader.cluster.cli import add_cluster_parser
-    from grader.workshop.cli import add_workshop_parser
+    # Cluster management and workshops are features on top of grading: their parsers (and the code they
+    # import) are built only for their own command or for `grade --help`; other commands see a stand-in
+    # that only names them, so `grade lesson4` does not pay for the kind and workshop machinery.
+    if command in (None, "cluster"):
+        from grader.cluster.cli import add_cluster_parser
 
-    add_cluster_parser(sub)
-    add_workshop_parser(sub)
+        add_cluster_parser(sub)
+    else:
+        sub.add_parser("cluster", help=FEATURE_SUMMARIES["cluster"])
+    if command in (None, "workshop"):
+        from grader.workshop.cli import add_workshop_parser
+
+        add_workshop_parser(sub)
+    else:
+        sub.add_parser("workshop", help=FEATURE_SUMMARIES["workshop"])
     return p
 
 
@@ -520,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and re.fullmatch(r"lesson\d+", argv[0]):
         argv = ["lesson", *argv]  # `grade lesson2` is `grade lesson lesson2`
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse already printed the usage problem

@@ -10,14 +10,16 @@ Safety: only plain YAML data (yaml.SafeLoader), files larger than MAX_FILE_BYTES
 they are read, aliases that expand a document by more than MAX_ALIAS_EXPANSION nodes ("billion
 laughs") are refused before anything is expanded, and binary or non-UTF-8 files are refused.
 
-Schema and type checks use the kubernetes client's own models (pydantic v2 in kubernetes 37: they
-validate the camelCase dicts directly and reject unknown fields like `kubectl apply --validate=strict`).
-The models do not check value ranges, names, enums or cross-field rules, so those the course relies on
-(ports, selectors, Service types, NetworkPolicy peers, Ingress paths, TLS Secrets...) are checked here.
+Schema and type checks use the API's own JSON schemas for the pinned Kubernetes version (grader.schema:
+kubernetes-validate's strict schemas, compiled once and cached; they reject unknown fields like
+`kubectl apply --validate=strict`). The schemas do not check value ranges, names, enums or cross-field
+rules, so those the course relies on (ports, selectors, Service types, NetworkPolicy peers, Ingress paths,
+TLS Secrets...) are checked here.
 """
 
 from __future__ import annotations
 
+from grader import schema
 from grader.errors import GradeError
 
 import base64
@@ -29,7 +31,6 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,46 +47,46 @@ MAX_FILE_BYTES = 1_000_000
 MAX_ALIAS_EXPANSION = 100_000
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
-# kind -> (accepted apiVersions, namespaced?, kubernetes client model name or None)
-_KINDS: dict[str, tuple[tuple[str, ...], bool, str | None]] = {
-    "Pod": (("v1",), True, "V1Pod"),
-    "Service": (("v1",), True, "V1Service"),
-    "Endpoints": (("v1",), True, "V1Endpoints"),
-    "ConfigMap": (("v1",), True, "V1ConfigMap"),
-    "Secret": (("v1",), True, "V1Secret"),
-    "ServiceAccount": (("v1",), True, "V1ServiceAccount"),
-    "ResourceQuota": (("v1",), True, "V1ResourceQuota"),
-    "LimitRange": (("v1",), True, "V1LimitRange"),
-    "PersistentVolumeClaim": (("v1",), True, "V1PersistentVolumeClaim"),
-    "Namespace": (("v1",), False, "V1Namespace"),
-    "PersistentVolume": (("v1",), False, "V1PersistentVolume"),
-    "Deployment": (("apps/v1",), True, "V1Deployment"),
-    "ReplicaSet": (("apps/v1",), True, "V1ReplicaSet"),
-    "StatefulSet": (("apps/v1",), True, "V1StatefulSet"),
-    "DaemonSet": (("apps/v1",), True, "V1DaemonSet"),
-    "Job": (("batch/v1",), True, "V1Job"),
-    "CronJob": (("batch/v1",), True, "V1CronJob"),
-    "EndpointSlice": (("discovery.k8s.io/v1",), True, "V1EndpointSlice"),
-    "NetworkPolicy": (("networking.k8s.io/v1",), True, "V1NetworkPolicy"),
-    "Ingress": (("networking.k8s.io/v1",), True, "V1Ingress"),
-    "IngressClass": (("networking.k8s.io/v1",), False, "V1IngressClass"),
-    "Role": (("rbac.authorization.k8s.io/v1",), True, "V1Role"),
-    "RoleBinding": (("rbac.authorization.k8s.io/v1",), True, "V1RoleBinding"),
-    "ClusterRole": (("rbac.authorization.k8s.io/v1",), False, "V1ClusterRole"),
-    "ClusterRoleBinding": (("rbac.authorization.k8s.io/v1",), False, "V1ClusterRoleBinding"),
-    "CustomResourceDefinition": (("apiextensions.k8s.io/v1",), False, "V1CustomResourceDefinition"),
-    "ValidatingWebhookConfiguration": (("admissionregistration.k8s.io/v1",), False, "V1ValidatingWebhookConfiguration"),
-    "MutatingWebhookConfiguration": (("admissionregistration.k8s.io/v1",), False, "V1MutatingWebhookConfiguration"),
-    "PodDisruptionBudget": (("policy/v1",), True, "V1PodDisruptionBudget"),
-    "HorizontalPodAutoscaler": (("autoscaling/v2", "autoscaling/v1"), True, None),
-    "StorageClass": (("storage.k8s.io/v1",), False, "V1StorageClass"),
-    "PriorityClass": (("scheduling.k8s.io/v1",), False, "V1PriorityClass"),
-    # Gateway API: CRDs (installed by cloud-provider-kind), no client models; v1beta1 is still served.
-    "GatewayClass": (("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"), False, None),
-    "Gateway": (("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"), True, None),
-    "HTTPRoute": (("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"), True, None),
-    "GRPCRoute": (("gateway.networking.k8s.io/v1",), True, None),
-    "ReferenceGrant": (("gateway.networking.k8s.io/v1beta1", "gateway.networking.k8s.io/v1"), True, None),
+# kind -> (accepted apiVersions, namespaced?, checked against the API's schema of the pinned version?)
+_KINDS: dict[str, tuple[tuple[str, ...], bool, bool]] = {
+    "Pod": (("v1",), True, True),
+    "Service": (("v1",), True, True),
+    "Endpoints": (("v1",), True, True),
+    "ConfigMap": (("v1",), True, True),
+    "Secret": (("v1",), True, True),
+    "ServiceAccount": (("v1",), True, True),
+    "ResourceQuota": (("v1",), True, True),
+    "LimitRange": (("v1",), True, True),
+    "PersistentVolumeClaim": (("v1",), True, True),
+    "Namespace": (("v1",), False, True),
+    "PersistentVolume": (("v1",), False, True),
+    "Deployment": (("apps/v1",), True, True),
+    "ReplicaSet": (("apps/v1",), True, True),
+    "StatefulSet": (("apps/v1",), True, True),
+    "DaemonSet": (("apps/v1",), True, True),
+    "Job": (("batch/v1",), True, True),
+    "CronJob": (("batch/v1",), True, True),
+    "EndpointSlice": (("discovery.k8s.io/v1",), True, True),
+    "NetworkPolicy": (("networking.k8s.io/v1",), True, True),
+    "Ingress": (("networking.k8s.io/v1",), True, True),
+    "IngressClass": (("networking.k8s.io/v1",), False, True),
+    "Role": (("rbac.authorization.k8s.io/v1",), True, True),
+    "RoleBinding": (("rbac.authorization.k8s.io/v1",), True, True),
+    "ClusterRole": (("rbac.authorization.k8s.io/v1",), False, True),
+    "ClusterRoleBinding": (("rbac.authorization.k8s.io/v1",), False, True),
+    "CustomResourceDefinition": (("apiextensions.k8s.io/v1",), False, True),
+    "ValidatingWebhookConfiguration": (("admissionregistration.k8s.io/v1",), False, True),
+    "MutatingWebhookConfiguration": (("admissionregistration.k8s.io/v1",), False, True),
+    "PodDisruptionBudget": (("policy/v1",), True, True),
+    "HorizontalPodAutoscaler": (("autoscaling/v2", "autoscaling/v1"), True, False),
+    "StorageClass": (("storage.k8s.io/v1",), False, True),
+    "PriorityClass": (("scheduling.k8s.io/v1",), False, True),
+    # Gateway API: CRDs (installed by cloud-provider-kind), not in the core API's schemas; v1beta1 is still served.
+    "GatewayClass": (("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"), False, False),
+    "Gateway": (("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"), True, False),
+    "HTTPRoute": (("gateway.networking.k8s.io/v1", "gateway.networking.k8s.io/v1beta1"), True, False),
+    "GRPCRoute": (("gateway.networking.k8s.io/v1",), True, False),
+    "ReferenceGrant": (("gateway.networking.k8s.io/v1beta1", "gateway.networking.k8s.io/v1"), True, False),
 }
 
 NAMESPACED_KINDS = frozenset(k for k, (_, namespaced, _m) in _KINDS.items() if namespaced)
@@ -126,11 +127,6 @@ _WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
 _PROTOCOLS = ("TCP", "UDP", "SCTP")
 _SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 _PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
-# Quantity-valued maps: the API accepts `cpu: 1`, the client models type them as strings.
-_QUANTITY_KEYS = frozenset(
-    {"limits", "requests", "hard", "used", "capacity", "allocatable", "overhead", "default",
-     "defaultRequest", "max", "min", "maxLimitRequestRatio", "sizeLimit"}
-)
 _PORT_NUMBER_FIELDS = frozenset({"containerPort", "port", "nodePort", "hostPort", "number", "endPort"})
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -740,7 +736,7 @@ def _suggest(word: str, choices: Iterable[str]) -> str | None:
 def _check_object(check: _Checker, obj: dict, kind: str) -> None:
     _check_metadata(check, obj["metadata"], kind)
     if kind in _KINDS and _KINDS[kind][2]:
-        _check_schema(check, obj, _KINDS[kind][2])
+        _check_schema(check, obj)
     if kind in _POD_SPEC_PATHS:
         _check_pod_spec(check, _POD_SPEC_PATHS[kind], kind)
     if kind in _WORKLOAD_KINDS or kind == "Job":
@@ -791,62 +787,23 @@ def _check_labels(check: _Checker, path: tuple[str | int, ...], labels: Any) -> 
                             "with a letter or digit (no spaces, no '/')")
 
 
-@lru_cache(maxsize=None)
-def _model(name: str) -> Any:
-    # Imported lazily: the kubernetes package takes ~0.3 s to import and many loads never need it twice.
-    from kubernetes.client import models
-
-    return getattr(models, name)
-
-
-def _check_schema(check: _Checker, obj: dict, model_name: str) -> None:
-    """Types and unknown fields, by the kubernetes client's pydantic model of this kind."""
-    import pydantic
-
-    try:
-        _model(model_name).model_validate(obj)
-        return
-    except pydantic.ValidationError as e:
-        problems = e.errors(include_url=False)
+def _check_schema(check: _Checker, obj: dict) -> None:
+    """Types, required and unknown fields, by the API's schema of this kind (grader.schema)."""
     reported: set[tuple] = set()
-    for problem in problems:
-        path = _data_path(obj, problem["loc"], problem["type"])
-        if path in reported:
-            continue  # a union (int or string) reports each alternative
-        value = problem.get("input")
-        if problem["type"] == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool) \
-                and len(path) >= 2 and (path[-2] in _QUANTITY_KEYS or path[-1] in _QUANTITY_KEYS):
-            continue  # quantities may be plain numbers
-        reported.add(path)
-        message, fix = _explain_schema_problem(check, obj, path, problem)
-        check.error(path, message, fix)
+    for problem in schema.problems(obj, obj["kind"], obj["apiVersion"]):
+        if problem.path in reported:
+            continue
+        reported.add(problem.path)
+        message, fix = _explain_schema_problem(check, obj, problem)
+        check.error(problem.path, message, fix)
 
 
-def _data_path(obj: Any, loc: tuple, error_type: str) -> tuple[str | int, ...]:
-    """The part of a pydantic location that exists in the data (drops union branch tags like 'int')."""
-    path: list[str | int] = []
-    current = obj
-    for part in loc:
-        if isinstance(part, int) and isinstance(current, list) and 0 <= part < len(current):
-            current = current[part]
-        elif isinstance(part, str) and isinstance(current, dict) and part in current:
-            current = current[part]
-        elif isinstance(part, str) and isinstance(current, dict) and error_type == "missing":
-            path.append(part)
-            break
-        else:
-            break
-        path.append(part)
-    return tuple(path)
-
-
-def _explain_schema_problem(check: _Checker, obj: dict, path: tuple, problem: dict) -> tuple[str, str | None]:
+def _explain_schema_problem(check: _Checker, obj: dict, problem: schema.SchemaProblem) -> tuple[str, str | None]:
     kind = obj.get("kind")
-    kind_type = problem["type"]
-    value = problem.get("input")
+    path, value, expected = problem.path, problem.value, problem.expected
     field = path[-1] if path else ""
     shown = json.dumps(value) if isinstance(value, (str, int, float, bool)) or value is None else _type_name(value)
-    if kind_type == "missing":
+    if problem.rule == "missing":
         hints = {
             "pathType": "add pathType: Prefix (or Exact, or ImplementationSpecific)",
             "containers": "add containers: with at least one '- name: ... image: ...'",
@@ -854,28 +811,27 @@ def _explain_schema_problem(check: _Checker, obj: dict, path: tuple, problem: di
             "template": "add template: with metadata.labels and spec.containers",
         }
         return f"required field {field!r} is missing", hints.get(field, f"add {field}:")
-    if kind_type == "extra_forbidden":
+    if problem.rule == "unknown":
         if kind == "Ingress" and field in ("serviceName", "servicePort"):
             return (f"unknown field {field!r} (that is the removed extensions/v1beta1 form)",
                     "write backend: service: {name: <service>, port: {number: <port>}} (or port: {name: <port name>})")
-        parent = _model_at(obj, path[:-1])
-        suggestion = _suggest(str(field), _fields_of(parent)) if parent else None
+        suggestion = _suggest(str(field), schema.fields_at(obj["kind"], obj["apiVersion"], path[:-1]))
         fix = f"did you mean {suggestion}?" if suggestion and suggestion != field else (
             "remove it, or check its indentation: it may belong one level up or down")
         return f"unknown field {field!r}", fix
     if kind == "Service" and path[:2] == ("spec", "selector") and len(path) >= 3 and isinstance(value, dict):
         return ("a Service selector is a plain map of labels, not a label selector with matchLabels:",
                 "write selector: {app: web} directly under spec (no matchLabels:)")
-    if kind_type in ("int_type", "int_parsing", "int_from_float") and field in _PORT_NUMBER_FIELDS | {"targetPort"}:
+    if "integer" in expected and field in _PORT_NUMBER_FIELDS | {"targetPort"}:
         fix = f"write {field}: {value}" if isinstance(value, str) and value.strip().isdigit() else \
             "use the port number, e.g. 8080"
         if field == "targetPort":
             fix += " (or the name of a container port, e.g. targetPort: http)"
         return (f"must be a number, or for targetPort the name of a container port; got {shown}",
                 fix + ("; numbers go without quotes" if isinstance(value, str) else ""))
-    if kind_type in ("int_type", "int_parsing", "int_from_float"):
+    if expected == ("integer",):
         return f"must be a whole number, got {shown}", "write a number without quotes"
-    if kind_type == "string_type":
+    if expected == ("string",):
         if isinstance(value, bool):
             written = check.raw(path) or str(value).lower()
             return (f"must be a string, got the boolean {shown} (YAML reads yes/no/on/off/true/false as booleans)",
@@ -885,42 +841,21 @@ def _explain_schema_problem(check: _Checker, obj: dict, path: tuple, problem: di
                 else "this field is a string"
             return f"must be a string, got the number {shown}", f'{what}: quote it, e.g. {field}: "{value}"'
         return f"must be a string, got a {_type_name(value)}", None
-    if kind_type == "list_type":
+    if expected == ("array",):
         return (f"must be a list, got a {_type_name(value)}",
                 "write each item on its own line starting with '- ' (or use [a, b])")
-    if kind_type in ("model_type", "dict_type", "model_attributes_type"):
+    if expected == ("object",):
         return (f"must be a mapping (key: value lines), got a {_type_name(value)}",
                 "check the indentation: the fields of this object go on the lines below it, indented")
-    if kind_type == "bool_type":
+    if expected == ("boolean",):
         return f"must be true or false, got {shown}", None
-    return f"{problem['msg']} (got {shown})", None
-
-
-def _model_at(obj: dict, path: tuple) -> Any:
-    """The client model class describing the mapping at `path` of this object, when it can be followed."""
-    kind = obj.get("kind")
-    name = _KINDS.get(kind, ((), False, None))[2]
-    if not name:
-        return None
-    cls = _model(name)
-    for part in path:
-        if isinstance(part, int):
-            continue
-        python_name = next((p for p, j in cls.attribute_map.items() if j == part), None)
-        if python_name is None:
-            return None
-        match = re.search(r"(V\d\w*|Core\w+)\]?$", cls.openapi_types.get(python_name, ""))
-        if not match:
-            return None
-        try:
-            cls = _model(match.group(1).rstrip("]"))
-        except AttributeError:
-            return None
-    return cls
-
-
-def _fields_of(cls: Any) -> list[str]:
-    return list(getattr(cls, "attribute_map", {}).values())
+    if expected == ("number",):
+        return f"must be a number, got {shown}", "write a number without quotes"
+    if set(expected) == {"string", "integer"}:
+        return f"must be a number or a name, got {shown}", None
+    if set(expected) == {"string", "number"}:
+        return f"must be a quantity such as 500m, 1 or 64Mi, got {shown}", None
+    return f"must be {' or '.join(expected) or 'something else'}, got {shown}", None
 
 
 def _port_ok(value: Any) -> bool:

@@ -12,6 +12,7 @@ from grader.manifests import (
     KNOWN_KINDS,
     MAX_FILE_BYTES,
     NAMESPACED_KINDS,
+    _KINDS,
     ManifestError,
     ManifestErrors,
     load,
@@ -713,3 +714,65 @@ spec: {type: NodePort, internalTrafficPolicy: local, ports: [{port: 80}]}
     first, second = errors_of(text)
     assert "may only be set for externally-accessible services" in first.message
     assert "internalTrafficPolicy 'local' is not supported" in second.message
+
+# ----------------------------------------------------------------------------------------- the API's schemas
+
+
+def test_a_dangling_list_item_map_value_or_required_section_is_an_error_a_null_optional_field_is_not():
+    errors = errors_of(POD.format(name="a") + "    ports:\n    -\n---\n"
+                       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  WEB_HOST:\n---\n"
+                       "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: s}\nspec:\n  selector: {matchLabels: {a: b}}\n"
+                       "  template:\n")
+    found = [(e.source.line, e.message.split(": ", 1)[1]) for e in errors]
+    assert (10, "spec.containers[0].ports[0]: must be a mapping (key: value lines), got a null") in found
+    assert (16, "data.WEB_HOST: must be a string, got a null") in found
+    assert (23, "spec.template: must be a mapping (key: value lines), got a null") in found
+    assert len(found) == 4 and "selector does not match template labels" in found[2][1]
+    (pod,) = load_text(POD.format(name="a") + "    ports:\n  nodeSelector:\n")  # `ports:` with nothing: not set
+    assert pod.obj["spec"]["nodeSelector"] is None
+
+
+@pytest.fixture
+def schema_cache(tmp_path, monkeypatch):
+    from grader import schema
+
+    def fresh(path):
+        monkeypatch.setenv("NETCOURSE_CACHE_DIR", str(path))
+        for cached in (schema.cache_dir, schema._schema, schema._compiled):
+            cached.cache_clear()
+
+    yield fresh
+    for cached in (schema.cache_dir, schema._schema, schema._compiled):
+        cached.cache_clear()
+
+
+BAD_PORT = POD.format(name="a") + "    ports: [{containerPort: eighty}]\n"
+
+
+def test_compiled_schemas_are_cached_per_kind_and_a_damaged_cache_is_rebuilt(tmp_path, schema_cache):
+    from grader import schema
+
+    schema_cache(tmp_path)
+    assert "containerPort: must be a number" in only_error(BAD_PORT).message
+    (compiled,) = schema.cache_dir().glob("pod-v1.*.marshal")
+    assert (schema.cache_dir() / "pod-v1.json").is_file()
+    compiled.write_bytes(b"not bytecode")
+    schema_cache(tmp_path)
+    assert "containerPort: must be a number" in only_error(BAD_PORT).message
+    assert compiled.read_bytes() != b"not bytecode"
+
+
+def test_a_cache_that_cannot_be_written_still_validates(tmp_path, schema_cache):
+    (tmp_path / "file").write_text("")
+    schema_cache(tmp_path / "file")  # a file where the folder should be: nothing can be written under it
+    assert "containerPort: must be a number" in only_error(BAD_PORT).message
+    assert not (tmp_path / "file").is_dir()
+
+
+def test_the_schemas_are_the_pinned_kubernetes_versions():
+    from grader import schema
+    from grader.cluster.versions import KUBECTL_VERSION
+
+    assert KUBECTL_VERSION == f"v{schema.kubernetes_version()}"
+    assert schema._source_dir().name == f"v{schema.kubernetes_version()}-local-strict"
+    assert all(schema.has_schema(kind, versions[0]) for kind, (versions, _, checked) in _KINDS.items() if checked)

@@ -17,14 +17,9 @@ from typing import Any
 
 import yaml
 
+from grader.console import make_console as _console
 from grader.errors import GradeError
 from grader.workshop.report import FORMATS
-
-
-def _console():
-    from grader.cli import _console as console
-
-    return console()
 
 
 def _lessons() -> list[Any]:
