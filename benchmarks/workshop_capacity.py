@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from grader.lessons import list_lessons  # noqa: E402
 from grader.manifests import load  # noqa: E402
-from grader.runner import manifest_files  # noqa: E402
+from grader.lab import manifest_files  # noqa: E402
 from grader.workshop.setup import ContainerDefaults  # noqa: E402
 
 DEFAULTS = ContainerDefaults()

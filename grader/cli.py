@@ -253,7 +253,7 @@ def _grade_one(lesson_id: str, args: argparse.Namespace, console: Console) -> An
     from grader.lessons import ensure_workspace, load_lesson, record_result
     from grader.report import print_report
     from grader.runner import grade_lesson
-    from grader.workshop.learner import learner_for_grading, publish_result
+    from grader.workshop.learner import learner_fence, learner_for_grading, publish_result
 
     lesson = load_lesson(lesson_id)
     learner = learner_for_grading(args)  # workshop mode: --learner or .grade/learner.yaml; a bad name stops here
@@ -272,7 +272,7 @@ def _grade_one(lesson_id: str, args: argparse.Namespace, console: Console) -> An
         keyword=args.k,
         junit=Path(args.junit) if args.junit else None,
         backend_options=options,
-        learner=learner,
+        fence=learner_fence(learner) if learner else None,
     )
     print_report(report, console, verbose=args.verbose)
     if not args.solution and not manifests:

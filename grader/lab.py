@@ -11,12 +11,13 @@ probe is explained with the simulator's trace and diagnosis.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from grader.checks import CheckFailed, SetupError
+from grader.lessons import MANIFEST_SUFFIXES, Lesson, ensure_workspace, load_lesson
 from grader.probes import Backend, ClientIP, Connect, Http, Probe, Resolve, Result
 
 
@@ -375,3 +376,102 @@ def live_available(context: str | None = None) -> tuple[bool, str]:
     except ImportError as e:  # a checkout without the live backend
         return False, f"the live backend cannot be imported ({e})"
     return live_backend_available(context)
+
+
+# ---- a lesson's Lab -----------------------------------------------------------------------------------
+
+
+class Fence(Protocol):
+    """Workshop mode as a lesson's Lab sees it: one learner's share of a shared cluster, as data.
+
+    grader.workshop.learner.learner_fence(name) makes one; the Lab never imports the workshop.
+    """
+
+    node_ports: Mapping[int, int]  # a lesson's fixed nodePort (30080) -> the learner's own
+    facts_namespace: str  # where `grade workshop setup` published the cluster's facts for this learner
+    note: str  # one line for the report, under the lesson's title
+
+    def apply(self, manifests: list[Any], lesson_namespaces: list[str]) -> tuple[list[Any], dict[str, str]]:
+        """The manifests moved into the learner's namespaces, and the map lesson namespace -> learner's.
+
+        Raises SetupError (nothing applied) for a manifest that reaches outside them."""
+        ...
+
+
+# Files in exercise folders that describe the folder and are not manifests.
+META_FILES = {"mistake.yaml", "scenario.yaml", "lesson.yaml", "alternative.yaml"}
+
+
+def manifest_files(paths: list[Path]) -> list[Path]:
+    """Manifest files under these paths (recursive, sorted), without the exercise folders' metadata files."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(
+                f for f in p.rglob("*") if f.is_file() and f.suffix in MANIFEST_SUFFIXES and f.name not in META_FILES and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        elif p.exists():
+            out.append(p)
+        else:
+            raise SetupError(f"{p}: no such file or folder")
+    return out
+
+
+def learner_paths(lesson: Lesson, manifests: list[Path] | None, solution: bool) -> list[Path]:
+    if manifests:
+        return manifests
+    if solution:
+        return [lesson.solution]
+    ws, _ = ensure_workspace(lesson)
+    return [ws]
+
+
+def open_lab(
+    lesson: str | Lesson,
+    manifests: list[Path] | None = None,
+    *,
+    backend: str | Any = "sim",
+    solution: bool = False,
+    enforce_policy: bool = True,
+    backend_options: dict[str, Any] | None = None,
+    fence: Fence | None = None,
+) -> Lab:
+    """Fixtures + learner manifests loaded, checked and applied. Raises SetupError with a learner message.
+
+    `fence` (workshop mode): every lesson namespace becomes the learner's own, and manifests that reach
+    outside those namespaces are refused (see Fence).
+    """
+    from grader.manifests import ManifestError, load
+
+    lesson = lesson if isinstance(lesson, Lesson) else load_lesson(lesson)
+    paths = ([lesson.fixtures] if lesson.fixtures.is_dir() else []) + learner_paths(lesson, manifests, solution)
+    files = manifest_files(paths)
+    try:
+        loaded = load(files, namespace=lesson.namespace)
+    except ManifestError as e:
+        raise SetupError(str(e)) from None
+    namespace_map: dict[str, str] = {}
+    node_ports: dict[int, int] = {}
+    facts_namespace: str | None = None
+    if fence is not None:
+        node_ports = dict(fence.node_ports)  # nodePorts are cluster-wide: 30080 becomes the learner's own
+        facts_namespace = fence.facts_namespace  # where setup published the cluster's NetworkPolicy verdict
+        loaded, namespace_map = fence.apply(loaded, list(lesson.namespaces))
+    namespaces = [namespace_map.get(ns, ns) for ns in lesson.namespaces]
+    if isinstance(backend, str):
+        options = dict(backend_options or {})
+        if backend == "live":  # a live backend works only in the lesson's own (labelled) namespaces
+            options.setdefault("lesson", lesson.id)
+            options.setdefault("namespaces", namespaces)
+            if facts_namespace:
+                options.setdefault("published_facts_namespace", facts_namespace)
+        backend = make_backend(backend, enforce_policy=enforce_policy, **options)
+    elif namespace_map and hasattr(backend, "namespaces"):
+        backend.namespaces = namespaces
+        if facts_namespace and hasattr(backend, "published_facts_namespace"):
+            backend.published_facts_namespace = facts_namespace
+    if any(m.kind == "NetworkPolicy" for m in loaded) and hasattr(backend, "prove_policy_enforced"):
+        # A "blocked" verdict means nothing on a CNI that fails open: prove enforcement first.
+        backend.prove_policy_enforced()
+    backend.apply(loaded)
+    return Lab(backend, loaded, lesson.namespace, namespace_map=namespace_map, node_port_map=node_ports)

@@ -69,7 +69,7 @@ def lab(request: pytest.FixtureRequest) -> Any:
     if _INJECTED is not None:
         return _INJECTED[0]
     from grader.checks import SetupError
-    from grader.runner import open_lab
+    from grader.lab import open_lab
 
     test_dir = Path(request.path).parent
     lesson_id = next((p.name for p in [test_dir, *test_dir.parents] if re.fullmatch(r"lesson\d+", p.name)), None)

@@ -20,6 +20,7 @@ from grader.lessons import list_lessons, load_lesson
 from grader.manifests import load_text
 from grader.probes import Result
 from grader.runner import grade_lesson, open_lab
+from grader.workshop.learner import learner_fence
 from grader.workshop import facts
 from grader.workshop.facts import (
     CLUSTER_FACTS_CONFIGMAP,
@@ -211,7 +212,7 @@ def test_open_lab_tells_a_learners_backend_where_the_verdict_is():
             self.proven_with = (self.published_facts_namespace, list(self.namespaces))
 
     backend = RecordingSim()
-    open_lab("lesson4", backend=backend, solution=True, learner="alice")
+    open_lab("lesson4", backend=backend, solution=True, fence=learner_fence("alice"))
     assert backend.proven_with == ("alice-home", ["alice-lesson4", "alice-monitoring", "alice-lesson4-other"])
 
 
@@ -285,7 +286,7 @@ def test_two_learners_pass_the_nodeport_task_on_their_own_ports_on_the_simulator
     lesson = load_lesson("lesson2")
     seen = {}
     for learner in ("alice", "bob"):
-        lab = open_lab(lesson, backend="sim", solution=True, learner=learner)
+        lab = open_lab(lesson, backend="sim", solution=True, fence=learner_fence(learner))
         real = stable_node_port(learner)
         assert lab.node_port_map == {30080: real}
         # applied with the learner's port, shown to the checks in the lesson's number
@@ -295,7 +296,7 @@ def test_two_learners_pass_the_nodeport_task_on_their_own_ports_on_the_simulator
         assert r.ok and r.probe.port == real
         seen[learner] = real
     assert seen["alice"] != seen["bob"]
-    report = grade_lesson("lesson2", solution=True, learner="alice", keyword="test_nodeport_service")
+    report = grade_lesson("lesson2", solution=True, fence=learner_fence("alice"), keyword="test_nodeport_service")
     assert report.passed, report.tasks
 
 
@@ -304,14 +305,14 @@ def test_a_wrong_node_port_still_fails_in_learner_mode(tmp_path):
     text = (load_lesson("lesson2").solution / "services.yaml").read_text().replace("nodePort: 30080", "nodePort: 30081")
     wrong.write_text(text)
     app = load_lesson("lesson2").solution / "app.yaml"
-    report = grade_lesson("lesson2", [wrong, app], learner="alice", keyword="test_nodeport_service")
+    report = grade_lesson("lesson2", [wrong, app], fence=learner_fence("alice"), keyword="test_nodeport_service")
     (task,) = report.tasks
     assert not task.passed and "its nodePort is 30081" in task.failure["observed"]
 
 
 def test_every_lesson_still_passes_as_a_learner_on_the_simulator():
     for lesson in list_lessons():
-        report = grade_lesson(lesson, solution=True, learner="alice")
+        report = grade_lesson(lesson, solution=True, fence=learner_fence("alice"))
         assert report.passed, (lesson.id, report.setup_error, [t.failure for t in report.tasks if not t.passed])
 
 

@@ -8,6 +8,7 @@ from grader.checks import SetupError
 from grader.lessons import list_lessons, load_lesson
 from grader.manifests import load_text
 from grader.runner import grade_lesson
+from grader.workshop.learner import learner_fence
 from grader.workshop.fence import (
     MAX_LEARNER_NAME,
     FenceError,
@@ -133,13 +134,13 @@ def test_grading_alice_with_a_manifest_aimed_at_bobs_namespace_is_refused(tmp_pa
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-bob, namespace: bob-lesson2}\n"
         "spec: {podSelector: {}, policyTypes: [Ingress]}\n"
     )
-    report = grade_lesson(lesson, [work], backend="sim", learner="alice")
+    report = grade_lesson(lesson, [work], backend="sim", fence=learner_fence("alice"))
     assert report.setup_error is not None and not report.tasks
     assert "attack.yaml" in report.setup_error and "bob-lesson2" in report.setup_error
     assert "alice-lesson2" in report.setup_error
     # the same folder without the attack passes for alice
     (work / "attack.yaml").unlink()
-    assert grade_lesson(lesson, [work], backend="sim", learner="alice").passed
+    assert grade_lesson(lesson, [work], backend="sim", fence=learner_fence("alice")).passed
 
 
 def test_cli_exits_2_with_the_refusal(tmp_path, capsys, monkeypatch):
@@ -165,16 +166,16 @@ def test_bad_learner_name_is_a_usage_error(tmp_path, capsys, monkeypatch):
 def test_each_solution_grades_the_same_as_a_learner(lesson):
     """Cross-namespace lessons (3: DNS names, 4: namespaceSelectors) work in the learner's own namespace pairs."""
     alone = grade_lesson(lesson, backend="sim", solution=True)
-    alice = grade_lesson(lesson, backend="sim", solution=True, learner="alice")
+    alice = grade_lesson(lesson, backend="sim", solution=True, fence=learner_fence("alice"))
     assert alice.setup_error == alone.setup_error
     assert [(t.id, t.passed) for t in alice.tasks] == [(t.id, t.passed) for t in alone.tasks]
     assert alice.tasks, "the lesson has tasks"
 
 
 def test_learner_lab_reports_the_learners_namespaces():
-    from grader.runner import open_lab
+    from grader.lab import open_lab
 
-    lab = open_lab("lesson4", backend="sim", solution=True, learner="bob")
+    lab = open_lab("lesson4", backend="sim", solution=True, fence=learner_fence("bob"))
     assert lab.ns() == "bob-lesson4" and lab.ns("monitoring") == "bob-monitoring"
     assert {p.namespace for p in lab.pods()} >= {"bob-lesson4", "bob-monitoring", "bob-lesson4-other"}
     assert not any(p.namespace in LESSON4 for p in lab.pods())

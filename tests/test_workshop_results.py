@@ -12,6 +12,7 @@ import pytest
 from grader.cli import main
 from grader.lessons import load_lesson
 from grader.runner import grade_lesson
+from grader.workshop.learner import learner_fence
 from grader.workshop.report import render
 from grader.workshop.results import (
     publish,
@@ -30,12 +31,12 @@ TASKS = {"lesson2": LESSON2.tasks()}
 
 @pytest.fixture(scope="module")
 def starter_report():
-    return grade_lesson(LESSON2, [LESSON2.starter], backend="sim", learner="alice")
+    return grade_lesson(LESSON2, [LESSON2.starter], backend="sim", fence=learner_fence("alice"))
 
 
 @pytest.fixture(scope="module")
 def solution_report():
-    return grade_lesson(LESSON2, backend="sim", solution=True, learner="bob")
+    return grade_lesson(LESSON2, backend="sim", solution=True, fence=learner_fence("bob"))
 
 
 def test_a_record_keeps_every_task_and_status_names_the_first_failing_one(starter_report):

@@ -15,7 +15,9 @@ from grader.lessons import list_lessons
 from grader.manifests import Manifest, load, load_text
 from grader.model.connect import connect
 from grader.model.workloads import build_world
-from grader.runner import grade_lesson, manifest_files
+from grader.lab import manifest_files
+from grader.runner import grade_lesson
+from grader.workshop.learner import learner_fence
 from grader.workshop.fence import fence_lesson
 from grader.workshop.roster import RosterError, parse_roster
 from grader.workshop.setup import (
@@ -123,8 +125,8 @@ def test_the_isolation_baseline_does_not_change_any_task_result(lesson, tmp_path
         (work / f.relative_to(spec.solution)).parent.mkdir(parents=True, exist_ok=True)
         (work / f.relative_to(spec.solution)).write_text(f.read_text())
     (work / "zz-workshop-isolation.yaml").write_text(yaml.safe_dump_all(extra) if extra else "")
-    plain = grade_lesson(lesson, backend="sim", solution=True, learner="alice")
-    isolated = grade_lesson(lesson, [work], backend="sim", learner="alice")
+    plain = grade_lesson(lesson, backend="sim", solution=True, fence=learner_fence("alice"))
+    isolated = grade_lesson(lesson, [work], backend="sim", fence=learner_fence("alice"))
     assert isolated.setup_error == plain.setup_error
     assert [(t.id, t.passed) for t in isolated.tasks] == [(t.id, t.passed) for t in plain.tasks]
 

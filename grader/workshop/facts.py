@@ -22,6 +22,7 @@ POLICY_KEY = "networkPolicyEnforced"  # "yes" | "no" | "unknown"
 POLICY_DETAIL_KEY = "networkPolicyDetail"
 POLICY_HINT_KEY = "networkPolicyHint"
 PROVEN_AT_KEY = "provenAt"
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S"  # local time, as provenAt and the learners' results write it
 NODE_PORT_KEY = "nodePort"
 NODE_ADDRESS_KEY = "nodeAddress"  # where learners' NodePort probes go (a learner's Role cannot list Nodes)
 NODE_ADDRESS_SOURCE_KEY = "nodeAddressSource"  # e.g. "ExternalIP of node worker-1", "--node-address"

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from grader.checks import SetupError
 from grader.errors import GradeError
-from grader.workshop.fence import LearnerNameError, validate_learner_name
+from grader.workshop.fence import LearnerNameError, fence_lesson, validate_learner_name
 
 
 def learner_file() -> Path:
@@ -100,6 +102,29 @@ def node_port_line(learner: str) -> str:
     return (f"Workshop learner {learner}: your nodePort is {port}. Write the lesson's nodePort as it "
             f"says; the grader maps it to yours on the shared cluster ({pairs}), so from outside use "
             f"http://<node address>:{port}/.")
+
+
+@dataclass(frozen=True)
+class LearnerFence:
+    """One learner's share of the workshop cluster, handed to the grader (a grader.lab.Fence)."""
+
+    learner: str
+    node_ports: dict[int, int]
+    facts_namespace: str
+    note: str
+
+    def apply(self, manifests: list[Any], lesson_namespaces: list[str]) -> tuple[list[Any], dict[str, str]]:
+        try:
+            return fence_lesson(manifests, self.learner, lesson_namespaces, self.node_ports)
+        except LearnerNameError as e:
+            raise SetupError(str(e)) from None
+
+
+def learner_fence(learner: str) -> LearnerFence:
+    """The fence `grade lessonN` grades a workshop learner in: their namespaces, nodePort and published facts."""
+    from grader.workshop.setup import home_namespace
+
+    return LearnerFence(learner, learner_node_ports(learner), home_namespace(learner), node_port_line(learner))
 
 
 def learner_for_grading(args: Any) -> str | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.workshop.facts import TIMESTAMP_FORMAT
 from grader.workshop.setup import RESULTS_CONFIGMAP, RESULTS_LABEL, WORKSHOP_KEY, home_namespace, workshop_labels
 
 
@@ -30,7 +31,7 @@ class ResultsError(GradeError, ValueError):
 
 
 def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S")
+    return time.strftime(TIMESTAMP_FORMAT)
 
 
 def result_record(report: Any, learner: str, *, finished: str | None = None, attempts: int = 1) -> dict[str, Any]:
@@ -157,7 +158,7 @@ def read_json_results(folder: Path) -> tuple[list[dict[str, Any]], list[str]]:
             continue
         m = _FILE_NAME.match(path.stem)
         guess = m.group("learner") if m else (path.parent.name if path.parent != folder else None)
-        finished = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(path.stat().st_mtime))
+        finished = time.strftime(TIMESTAMP_FORMAT, time.localtime(path.stat().st_mtime))
         for item in data if isinstance(data, list) else [data]:
             if not isinstance(item, dict) or "tasks" not in item:
                 problems.append(f"{path}: not a `grade --json` file (no tasks)")

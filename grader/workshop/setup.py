@@ -28,6 +28,7 @@ from grader.errors import GradeError
 import base64
 import json
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from grader.workshop.facts import (
     KUBECONFIG_EXTENSION,
     NODE_PORT_KEY,
     POLICY_KEY,
+    TIMESTAMP_FORMAT,
     cluster_facts_data,
     pick_node_address,
     roster_node_ports,
@@ -318,7 +320,7 @@ def lesson_spaces(lessons: Iterable[Any]) -> list[LessonSpace]:
     and the namespaces whose solution has no NetworkPolicy (where the isolation baseline is safe)."""
     from grader.manifests import load
     from grader.model.workloads import build_world
-    from grader.runner import manifest_files
+    from grader.lab import manifest_files
 
     spaces = []
     for lesson in lessons:
@@ -455,8 +457,6 @@ def setup_workshop(client: Any, plan: WorkshopPlan, learners: Iterable[str], out
     extension) for each."""
     import yaml
 
-    from grader.workshop.results import now_iso
-
     learners = list(learners)
     ports = roster_node_ports(learners)
     for learner in learners:  # before the proof's minute of pods: a taken name stops setup at once
@@ -464,7 +464,7 @@ def setup_workshop(client: Any, plan: WorkshopPlan, learners: Iterable[str], out
     policy = prove(client)
     if on_policy is not None:
         on_policy(policy)
-    proven_at = now_iso()
+    proven_at = time.strftime(TIMESTAMP_FORMAT)
     address, address_source = find_node_address(client, node_address)
     outcomes = []
     endpoint, ca_data = cluster_endpoint(client, server)

@@ -8,6 +8,7 @@ import yaml
 
 from grader.kube.client import KubeClient
 from grader.runner import grade_lesson
+from grader.workshop.learner import learner_fence
 from grader.workshop.results import publish, read_cluster_records, result_record
 from grader.workshop.setup import WorkshopPlan, lesson_spaces, setup_workshop, teardown_workshop
 
@@ -23,7 +24,7 @@ def test_workshop_round_trip(live_client, tmp_path, monkeypatch):
         context = yaml.safe_load(kubeconfig.read_text())["current-context"]
         monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
         learner = KubeClient.connect(context)
-        report = grade_lesson(lesson, backend="live", solution=True, learner="wst-alice", backend_options={"context": context})
+        report = grade_lesson(lesson, backend="live", solution=True, fence=learner_fence("wst-alice"), backend_options={"context": context})
         assert report.setup_error is None, report.setup_error
         publish(learner, result_record(report, "wst-alice"))
         assert [r["lesson"] for r in read_cluster_records(live_client, "live-test")] == ["lesson2"]
