@@ -1,4 +1,7 @@
-"""`grade lessonN` and friends as a learner meets them, through a subprocess, in a scratch course home."""
+"""`grade lessonN` and friends as a learner meets them, in a scratch course home.
+
+`grade(home, ...)` runs the command in this interpreter (tests/cli_in_process.py); the tests marked
+e2e start a real `grade` or `pytest` process, where the process is the point."""
 
 from __future__ import annotations
 
@@ -10,23 +13,42 @@ from pathlib import Path
 
 import pytest
 
+from cli_in_process import run_grade
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# home folder -> how to run `grade` in it during the current test (set by the home fixture)
+_RUNNERS: dict[Path, object] = {}
+
+
 @pytest.fixture
-def home(tmp_path):
+def home(tmp_path, monkeypatch, capsys):
     """A learner's course home: the repo's exercises, but work/ and .grade/ in a temp folder."""
-    return tmp_path
+    _RUNNERS[tmp_path] = lambda *args: run_grade(monkeypatch, capsys, args, cwd=tmp_path, env=home_env(tmp_path))
+    yield tmp_path
+    del _RUNNERS[tmp_path]
 
 
-def grade(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, GRADE_HOME=str(home), GRADE_EXERCISES=str(ROOT / "exercises"), KUBECONFIG=str(home / "no-kubeconfig"), COLUMNS="200")
-    env.pop("GRADE_STATE", None)
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True, cwd=home, env=env, timeout=300, input=stdin)
+def home_env(home: Path) -> dict[str, str | None]:
+    return {"GRADE_HOME": str(home), "GRADE_EXERCISES": str(ROOT / "exercises"), "KUBECONFIG": str(home / "no-kubeconfig"),
+            "COLUMNS": "200", "GRADE_STATE": None}
 
 
+def grade(home: Path, *args: str) -> subprocess.CompletedProcess:
+    """`grade *args` as the learner in `home` runs it (in this interpreter: see tests/cli_in_process.py)."""
+    return _RUNNERS[home](*args)
+
+
+def grade_process(home: Path, *args: str) -> subprocess.CompletedProcess:
+    """The same, as a real `grade` process."""
+    env = {k: v for k, v in {**os.environ, **home_env(home)}.items() if v is not None}
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True, cwd=home, env=env, timeout=300)
+
+
+@pytest.mark.e2e
 def test_first_run_copies_the_starter_and_explains_each_failure(home):
-    p = grade(home, "lesson2")
+    p = grade_process(home, "lesson2")
     assert p.returncode == 1, p.stderr
     out = p.stdout
     assert (home / "work" / "lesson2").is_dir() and any((home / "work" / "lesson2").glob("*.yaml"))
@@ -159,6 +181,7 @@ def test_nodeport_failure_says_refused_with_the_port(home):
     assert ":30080" in observed and "connection refused" in observed and "503" not in observed
 
 
+@pytest.mark.e2e
 def test_a_lesson_also_runs_under_plain_pytest():
     """The checks are ordinary pytest tests: `pytest exercises/lessonN --grade-manifests DIR` grades DIR."""
     base = [sys.executable, "-m", "pytest", "exercises/lesson2", "-q", "-p", "no:cacheprovider", "--grade-backend", "sim"]
@@ -194,3 +217,17 @@ def test_live_without_a_cluster_is_a_usage_error_that_creates_nothing(home):
     assert p.returncode == 2 and "--live: the course cluster is not reachable" in p.stderr
     assert "grade cluster up" in p.stderr and "Traceback" not in p.stderr
     assert not (home / "work").exists()
+
+
+def test_the_stand_ins_for_cluster_and_workshop_say_what_their_real_parsers_say():
+    import argparse
+
+    from grader.cli import FEATURE_SUMMARIES, build_parser
+
+    def summaries(parser):
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return {c.dest: c.help for c in sub._choices_actions}
+
+    real, stand_in = summaries(build_parser()), summaries(build_parser("lesson"))
+    assert {k: real[k] for k in FEATURE_SUMMARIES} == FEATURE_SUMMARIES == {k: stand_in[k] for k in FEATURE_SUMMARIES}
+    assert real.keys() == stand_in.keys()

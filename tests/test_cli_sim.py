@@ -1,4 +1,7 @@
-"""`grade sim` through a subprocess: the JSON contract other tools parse, and bad input."""
+"""`grade sim`: the JSON contract other tools parse, and bad input.
+
+`grade(...)` runs the command in this interpreter (tests/cli_in_process.py); the tests marked e2e
+start a real `grade` process (the contract as a tool meets it, and a pipe that `head` closes)."""
 
 from __future__ import annotations
 
@@ -9,20 +12,35 @@ from pathlib import Path
 
 import pytest
 
+from cli_in_process import run_grade
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "examples" / "three-tier.yaml")
 INGRESS = str(ROOT / "tests" / "data" / "cli" / "ingress.yaml")
 
 
+_RUN: list = []  # how to run `grade` in the current test (set by _in_process)
+
+
+@pytest.fixture(autouse=True)
+def _in_process(monkeypatch, capsys):
+    _RUN.append(lambda args: run_grade(monkeypatch, capsys, args, cwd=ROOT, env={}))
+    yield
+    _RUN.clear()
+
+
 def grade(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    p = subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    p = _RUN[-1](args)
     if check:
         assert p.returncode == 0, p.stderr
     return p
 
 
+@pytest.mark.e2e
 def test_matrix_json_contract():
-    cells = json.loads(grade("sim", "matrix", EXAMPLE, "--json").stdout)
+    p = subprocess.run([sys.executable, "-m", "grader.cli", "sim", "matrix", EXAMPLE, "--json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    cells = json.loads(p.stdout)
     assert cells and all(set(c) == {"from", "to", "port", "protocol", "allowed"} for c in cells)
     by = {(c["from"], c["to"], c["port"]): c["allowed"] for c in cells}
     assert by[("shop/web-0", "shop/db", 5432)] is False  # only api may reach db
@@ -119,6 +137,7 @@ def test_matrix_text_has_a_column_only_for_destinations_with_that_port():
     assert header == ["-", "shop/db"]
 
 
+@pytest.mark.e2e
 def test_matrix_piped_into_head_exits_quietly(tmp_path):
     big = tmp_path / "big.yaml"  # ~300 x 300 cells: more than a pipe buffer, so head closes it mid-write
     big.write_text(
