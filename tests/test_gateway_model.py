@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.cli import main
+from grader.workshop.learner import learner_fence
 from grader.lab import Lab
 from grader.manifests import ManifestError, load_text
 from grader.model.gateway import Request, analyze, hostnames, route_request
@@ -237,7 +238,7 @@ def test_the_workshop_fence_maps_gateway_api_namespace_references():
     out = rewrite_object(route, {"lesson7": "bob-lesson7", "lesson7-catalog": "bob-lesson7-catalog"})
     assert out["spec"]["parentRefs"][0]["namespace"] == "bob-lesson7"
     assert out["spec"]["rules"][0]["backendRefs"][0]["namespace"] == "bob-lesson7-catalog"
-    report = grade_lesson("lesson7", solution=True, learner="bob")
+    report = grade_lesson("lesson7", solution=True, fence=learner_fence("bob"))
     assert report.setup_error is None and report.passed, [(t.id, t.failure) for t in report.tasks if not t.passed]
 
 
