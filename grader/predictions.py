@@ -34,6 +34,7 @@ from typing import Any
 
 from grader.checks import SetupError
 from grader.lab import Reachability
+from grader.lessons import course_root
 from grader.probes import ClientIP, Connect, Http, Resolve, Result
 
 PREDICTIONS_ENV = "GRADE_PREDICTIONS"
@@ -50,9 +51,8 @@ KINDS: dict[str, dict[str, Any]] = {
 
 
 def answers_dir() -> Path:
-    from grader.notebook import lessons_dir
-
-    return lessons_dir() / "answers"
+    """lessons/answers/ in the course checkout (grader.notebook imports this module, not the reverse)."""
+    return course_root() / "lessons" / "answers"
 
 
 @dataclass(frozen=True)
