@@ -1,95 +1,216 @@
-"""How fast the simulator computes NetworkPolicy reachability matrices on large clusters.
+"""How fast `grade sim matrix` answers "who can reach whom" on cluster-sized manifests, end to end.
 
-Run: python benchmarks/sim_scale.py [--quick]
+Run:  python benchmarks/sim_scale.py            # targets + growth tables (a few minutes on a busy machine)
+      python benchmarks/sim_scale.py --quick    # targets only
+      python benchmarks/sim_scale.py --phases   # also: where the time goes, validation reported apart
+      python benchmarks/sim_scale.py --instructions  # also: instruction counts (valgrind), stable on a busy machine
+      python benchmarks/sim_scale.py --compare /path/to/cyclonus   # the same question asked of cyclonus/policy-assistant
+      python benchmarks/sim_scale.py --repo DIR # measure another checkout (e.g. the code before a change)
 
-Generates synthetic clusters (100, 1,000 and 5,000 pods; 20 to 500 policies) with realistic shapes:
-namespaces owned by teams, Deployments with Zipf-like replica counts, tier/app/version labels, two
-container ports per pod (one named service port, one named metrics port), and per-namespace
-policies: default deny, tier-to-tier allows, cross-namespace allows by team label, monitoring on the
-named metrics port, DNS egress, ipBlock egress with except, and endPort ranges.
+Inputs are YAML files written to a temporary folder with a fixed seed, in two shapes:
+- varied: what `kubectl get pods,networkpolicies,namespaces -A -o yaml` of a busy cluster looks like.
+  Pods (with status.podIP) carry random picks from a small label vocabulary (app, tier, env, version,
+  team, release, and a pod-template-hash no selector mentions); two container ports each, whose names
+  mean different numbers on different pods; a few hostNetwork node agents. Policies in random
+  namespaces: pod selectors (matchLabels, In/NotIn/Exists/DoesNotExist), namespace selectors, AND
+  peers, ipBlocks with except, named ports, endPort ranges, UDP, default denies, omitted policyTypes.
+- friendly: what a course exercise looks like, scaled up: Deployments with Zipf-like replica counts
+  (and canary Deployments), tier/app/version labels, per-namespace policy templates.
 
-What is timed (one core, wall clock, best of `--repeat` runs):
-- group: `grouped_matrix(world)`: compiling the policies, grouping pods by signature and evaluating
-  every (source group, destination group, port) once.
-- cells: expanding that into MatrixCell objects (what `matrix()` returns); total = group + cells.
-  For 5,000 pods (25M+ cells) materialising Python objects is not useful, so only `count()` (allowed
-  and total cells computed from the groups) is timed and "cells" shows "-".
-- naive (100 pods only): calling `evaluate()` on every (src, dst, port), for comparison.
-Target (issue): 1,000 x 1,000 pods x 2 ports with 200 policies in under 2 s for `matrix()`.
+What is measured: the whole command a user runs, `grade sim matrix DIR [--json|--summary]`, as a
+subprocess (Python start-up, imports, loading and validating the YAML, building the world, the
+matrix and writing the output to a file): the median of --repeat runs, the peak resident memory of
+that process (os.wait4), and the output size. The machine's load average is printed beside each
+row: on a shared machine wall-clock numbers move with it; instruction counts (--instructions) do not.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import random
+import re
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-from grader.model.objects import ContainerPort, Namespace, Node, Pod, Raw, World
-from grader.model.policy import evaluate, grouped_matrix, matrix
+import yaml
 
-TIERS = {
-    "web": (8080, "http"),
-    "api": (8443, "https"),
-    "db": (5432, "postgres"),
-    "cache": (6379, "redis"),
-    "worker": (7000, "grpc"),
+ROOT = Path(__file__).resolve().parent.parent
+PODS_PER_FILE = 400  # grader.manifests refuses files over 1 MB; a real export is split the same way
+
+# ------------------------------------------------------------------------------------- varied shape
+
+LABELS = {
+    "app": ["web", "api", "db", "cache", "worker", "auth", "search", "billing"],
+    "tier": ["frontend", "backend", "data"],
+    "env": ["prod", "staging"],
+    "version": ["v1", "v2", "v3"],
+    "team": ["payments", "search", "identity", "growth", "platform"],
+    "release": ["stable", "canary"],
 }
-TEAMS = ("payments", "search", "identity", "growth", "platform")
-NODES = [Node(f"node-{i}", f"172.18.0.{i + 2}") for i in range(20)]
+# (name, possible numbers): one name means different numbers on different pods
+SERVICE_PORTS = [("http", [80, 8080]), ("https", [443, 8443]), ("grpc", [9000, 50051]), ("db", [5432, 3306])]
+METRICS_PORTS = [9090, 9100]
+COURSE_NODES = [("course-control-plane", "172.18.0.2"), ("course-worker", "172.18.0.3"), ("course-worker2", "172.18.0.4")]
 
 
-def _policy(ns: str, name: str, spec: dict) -> Raw:
-    obj = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name, "namespace": ns}, "spec": spec}
-    return Raw(kind="NetworkPolicy", namespace=ns, name=name, obj=obj)
+def _selector(rnd: random.Random, keys: dict[str, list[str]], empty_weight: float = 0.25) -> dict:
+    r = rnd.random()
+    if r < empty_weight:
+        return {}
+    if r < empty_weight + 0.45:
+        chosen = rnd.sample(sorted(keys), rnd.choice([1, 1, 2]))
+        return {"matchLabels": {k: rnd.choice(keys[k]) for k in chosen}}
+    key = rnd.choice(sorted(keys))
+    op = rnd.choice(["In", "In", "NotIn", "Exists", "DoesNotExist"])
+    expr: dict = {"key": key, "operator": op}
+    if op in ("In", "NotIn"):
+        expr["values"] = rnd.sample(keys[key], min(len(keys[key]), rnd.choice([1, 2])))
+    return {"matchExpressions": [expr]}
 
 
-def generate(n_pods: int, n_policies: int, seed: int = 1) -> World:
-    """A synthetic cluster with `n_pods` pods and exactly `n_policies` NetworkPolicies."""
+def _ns_labels_vocab() -> dict[str, list[str]]:
+    return {"team": LABELS["team"], "env": ["prod", "staging", "dev"], "mesh": ["enabled", "disabled"]}
+
+
+def _peer(rnd: random.Random, n_subnets: int) -> dict:
+    kind = rnd.choices(["pod", "ns", "both", "ip"], weights=[35, 20, 25, 20])[0]
+    if kind == "ip":
+        k = rnd.randrange(n_subnets)
+        return {"ipBlock": rnd.choice([
+            {"cidr": "10.244.0.0/16", "except": [f"10.244.{k}.0/24"]},
+            {"cidr": f"10.244.{k}.0/24", "except": [f"10.244.{k}.128/25"]},
+            {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]},
+            {"cidr": "172.18.0.0/16"},
+        ])}
+    peer: dict = {}
+    if kind in ("pod", "both"):
+        peer["podSelector"] = _selector(rnd, LABELS, empty_weight=0.1)
+    if kind in ("ns", "both"):
+        peer["namespaceSelector"] = _selector(rnd, _ns_labels_vocab(), empty_weight=0.2)
+    return peer
+
+
+def _port_entry(rnd: random.Random) -> dict:
+    kind = rnd.choices(["number", "named", "range", "udp"], weights=[35, 35, 20, 10])[0]
+    if kind == "number":
+        return {"port": rnd.choice([80, 443, 8080, 8443, 5432, 9090, 9000])}
+    if kind == "named":
+        return {"port": rnd.choice(["http", "https", "grpc", "db", "metrics"])}
+    if kind == "range":
+        return rnd.choice([{"port": 8000, "endPort": 8999}, {"port": 9000, "endPort": 9100}, {"port": 1, "endPort": 1024}])
+    return {"port": 53, "protocol": "UDP"}
+
+
+def _rules(rnd: random.Random, peer_field: str, n_subnets: int) -> list[dict]:
+    out = []
+    for _ in range(rnd.choice([1, 1, 2, 3])):
+        rule: dict = {}
+        if rnd.random() < 0.85:
+            rule[peer_field] = [_peer(rnd, n_subnets) for _ in range(rnd.choice([1, 1, 2, 3]))]
+        if rnd.random() < 0.7:
+            rule["ports"] = [_port_entry(rnd) for _ in range(rnd.choice([1, 2]))]
+        out.append(rule)
+    return out
+
+
+def varied_manifests(n_pods: int, n_policies: int, seed: int = 1) -> list[dict]:
+    """Pods with varied labels and the policies of a busy cluster (see the module docstring)."""
     rnd = random.Random(seed)
-    n_ns = max(3, n_pods // 100)
-    namespaces = {"monitoring": Namespace("monitoring", {"team": "platform", "purpose": "monitoring"}),
-                  "kube-system": Namespace("kube-system", {})}
-    app_ns = [f"team-{i}" for i in range(n_ns)]
+    namespaces = [f"ns-{i}" for i in range(max(4, n_pods // 50))]
+    docs: list[dict] = []
+    for ns in namespaces:
+        labels = {k: rnd.choice(v) for k, v in _ns_labels_vocab().items() if rnd.random() < 0.8}
+        docs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})
+    hashes = [f"{rnd.getrandbits(32):08x}"[:6] for _ in range(40)]
+    for i in range(n_pods):
+        ns = rnd.choice(namespaces)
+        labels = {k: rnd.choice(v) for k, v in LABELS.items() if rnd.random() < 0.75}
+        labels["pod-template-hash"] = rnd.choice(hashes)
+        host_network = i % 200 == 199  # a node agent now and then
+        name, numbers = rnd.choice(SERVICE_PORTS)
+        ports = [{"name": name, "containerPort": rnd.choice(numbers)}, {"name": "metrics", "containerPort": rnd.choice(METRICS_PORTS)}]
+        if rnd.random() < 0.05:
+            ports.append({"name": "dns", "containerPort": 53, "protocol": "UDP"})
+        spec: dict = {"containers": [{"name": "main", "image": "registry.k8s.io/e2e-test-images/agnhost:2.66.1", "ports": ports}]}
+        node, node_ip = COURSE_NODES[i % len(COURSE_NODES)]
+        if host_network:
+            spec["hostNetwork"] = True
+            spec["nodeName"] = node
+        ip = node_ip if host_network else f"10.244.{i // 250}.{i % 250 + 2}"
+        docs.append({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"{labels.get('app', 'pod')}-{i}", "namespace": ns, "labels": labels},
+            "spec": spec,
+            "status": {"phase": "Running", "podIP": ip, "conditions": [{"type": "Ready", "status": "True"}]},
+        })
+    n_subnets = max(1, (n_pods + 249) // 250)
+    for k in range(n_policies):
+        ns = rnd.choice(namespaces)
+        spec: dict = {"podSelector": _selector(rnd, LABELS)}
+        types = rnd.choice([None, ["Ingress"], ["Egress"], ["Ingress", "Egress"]])
+        if types:
+            spec["policyTypes"] = types
+        if rnd.random() >= 0.1:  # one in ten is a default deny: no rules at all
+            if types is None or "Ingress" in types:
+                spec["ingress"] = _rules(rnd, "from", n_subnets)
+            if types is None and rnd.random() < 0.5 or types and "Egress" in types:
+                spec["egress"] = _rules(rnd, "to", n_subnets)
+        docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": f"np-{k}", "namespace": ns}, "spec": spec})
+    return docs
+
+
+# ----------------------------------------------------------------------------------- friendly shape
+
+TIERS = {"web": (8080, "http"), "api": (8443, "https"), "db": (5432, "postgres"), "cache": (6379, "redis"), "worker": (7000, "grpc")}
+TEAMS = ("payments", "search", "identity", "growth", "platform")
+
+
+def _deployment(ns: str, name: str, labels: dict, replicas: int, ports: list[dict]) -> dict:
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)},
+                 "template": {"metadata": {"labels": dict(labels)},
+                              "spec": {"containers": [{"name": "main", "image": "registry.k8s.io/e2e-test-images/agnhost:2.66.1", "ports": ports}]}}},
+    }
+
+
+def friendly_manifests(n_pods: int, n_policies: int, seed: int = 1) -> list[dict]:
+    """Deployments (few label groups, many replicas) and per-namespace policy templates."""
+    rnd = random.Random(seed)
+    app_ns = [f"team-{i}" for i in range(max(3, n_pods // 100))]
+    docs: list[dict] = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "monitoring", "labels": {"team": "platform", "purpose": "monitoring"}}}]
     for i, ns in enumerate(app_ns):
-        namespaces[ns] = Namespace(ns, {"team": TEAMS[i % len(TEAMS)], "env": rnd.choice(["prod", "staging"])})
-
-    pods: list[Pod] = []
-
-    def add_pod(ns: str, app: str, tier: str, version: str, host_network: bool = False) -> None:
-        i = len(pods)
-        node = NODES[i % len(NODES)]
-        port, name = TIERS.get(tier, (9153, "dns"))
-        ports = [ContainerPort(port, "TCP", name), ContainerPort(9090, "TCP", "metrics")]
-        if tier == "dns":
-            ports = [ContainerPort(53, "UDP", "dns"), ContainerPort(53, "TCP", "dns-tcp")]
-        pods.append(Pod(
-            namespace=ns, name=f"{app}-{i}", labels={"app": app, "tier": tier, "version": version, "pod-template-hash": f"{app}-{version}"},
-            ip=node.ip if host_network else f"10.244.{i // 250}.{i % 250 + 2}", node=node.name, ports=ports, host_network=host_network,
-        ))
-
-    for _ in range(2):
-        add_pod("kube-system", "coredns", "dns", "v1")
-    add_pod("kube-system", "node-agent", "agent", "v1", host_network=True)
-    for _ in range(3):
-        add_pod("monitoring", "prometheus", "worker", "v1")
-    # Deployments with Zipf-like replica counts until the pod budget is spent
-    apps: list[tuple[str, str, str]] = []
-    while len(pods) < n_pods:
+        docs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"team": TEAMS[i % len(TEAMS)], "env": rnd.choice(["prod", "staging"])}}})
+    docs.append(_deployment("monitoring", "prometheus", {"app": "prometheus", "tier": "worker"}, 3,
+                            [{"name": "grpc", "containerPort": 7000}, {"name": "metrics", "containerPort": 9090}]))
+    made = 3
+    apps: list[tuple[str, str]] = []
+    while made < n_pods:
         ns = rnd.choice(app_ns)
         tier = rnd.choice(list(TIERS))
         app = f"{tier}-{len(apps)}"
-        apps.append((ns, app, tier))
-        replicas = min(n_pods - len(pods), max(1, int(rnd.paretovariate(1.2))))
-        for r in range(replicas):
-            add_pod(ns, app, tier, "v2" if r % 5 == 4 else "v1")  # a canary fifth on v2
-
-    policies: list[Raw] = []
+        apps.append((ns, app))
+        port, pname = TIERS[tier]
+        ports = [{"name": pname, "containerPort": port}, {"name": "metrics", "containerPort": 9090}]
+        replicas = min(n_pods - made, max(1, int(rnd.paretovariate(1.2))))
+        canary = replicas // 5
+        docs.append(_deployment(ns, app, {"app": app, "tier": tier, "version": "v1"}, replicas - canary, ports))
+        if canary:
+            docs.append(_deployment(ns, f"{app}-canary", {"app": app, "tier": tier, "version": "v2"}, canary, ports))
+        made += replicas
     templates = [
         lambda ns, k: {"podSelector": {}, "policyTypes": ["Ingress"]},
         lambda ns, k: {"podSelector": {}, "policyTypes": ["Egress"],
                        "egress": [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                                           "podSelector": {"matchLabels": {"app": "coredns"}}}],
+                                           "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
                                    "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]},
         lambda ns, k: {"podSelector": {}, "policyTypes": ["Egress"],
                        "egress": [{"to": [{"podSelector": {}}]},
@@ -101,75 +222,308 @@ def generate(n_pods: int, n_policies: int, seed: int = 1) -> World:
                                              {"namespaceSelector": {"matchLabels": {"team": rnd.choice(TEAMS)}}, "podSelector": {"matchLabels": {"tier": "web"}}}],
                                     "ports": [{"port": "https"}]}]},
         lambda ns, k: {"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"purpose": "monitoring"}}}], "ports": [{"port": "metrics"}]}]},
-        lambda ns, k: {"podSelector": {"matchLabels": {"tier": "web"}}, "ingress": [{"from": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.244.0.0/16"]}}],
-                                                                                     "ports": [{"port": 8080}]}]},
+        lambda ns, k: {"podSelector": {"matchLabels": {"tier": "web"}},
+                       "ingress": [{"from": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.244.0.0/16"]}}], "ports": [{"port": 8080}]}]},
         lambda ns, k: {"podSelector": {"matchLabels": {"tier": "worker"}}, "policyTypes": ["Egress"],
-                       "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": [f"10.244.{k % 4}.0/24"]}}], "ports": [{"port": 30000, "endPort": 32767}]},
+                       "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": [f"10.244.{k % 3}.0/24"]}}], "ports": [{"port": 30000, "endPort": 32767}]},
                                   {"to": [{"podSelector": {"matchLabels": {"tier": "cache"}}}], "ports": [{"port": "redis"}]}]},
         lambda ns, k: {"podSelector": {"matchLabels": {"version": "v2"}},
                        "ingress": [{"from": [{"namespaceSelector": {"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]}}]}]},
-        lambda ns, k: {"podSelector": {"matchLabels": {"app": rnd.choice([a for n, a, _ in apps if n == ns] or ["none"])}},
+        lambda ns, k: {"podSelector": {"matchLabels": {"app": rnd.choice([a for n, a in apps if n == ns] or ["none"])}},
                        "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": rnd.choice(apps)[1]}}, "namespaceSelector": {}}],
                                     "ports": [{"port": 8000, "endPort": 8999}]}]},
     ]
-    k = 0
-    while len(policies) < n_policies:
+    for k in range(n_policies):
         ns = app_ns[k % len(app_ns)]
         spec = templates[(k // len(app_ns)) % len(templates)](ns, k)
-        policies.append(_policy(ns, f"np-{k}", spec))
-        k += 1
-    return World(nodes=NODES, namespaces=namespaces, pods=pods, policies=policies)
+        docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": f"np-{k}", "namespace": ns}, "spec": spec})
+    return docs
 
 
-def best_of(repeat: int, fn):
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        value = None  # free the previous result first: its deallocation is not what we measure
+SHAPES = {"varied": varied_manifests, "friendly": friendly_manifests}
+
+# ------------------------------------------------------------------------------------------ writing
+
+
+def _dump(docs: list[dict]) -> str:
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump_all(docs, Dumper=dumper, default_flow_style=None, sort_keys=False, width=200)
+
+
+def write_case(folder: Path, docs: list[dict]) -> Path:
+    """Write the manifests as a folder of YAML files (namespaces, pods in chunks, workloads, policies)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    by_kind: dict[str, list[dict]] = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], []).append(d)
+    (folder / "00-namespaces.yaml").write_text(_dump(by_kind.pop("Namespace", [])))
+    for kind in ("Pod", "Deployment"):
+        items = by_kind.pop(kind, [])
+        for start in range(0, len(items), PODS_PER_FILE):
+            (folder / f"10-{kind.lower()}s-{start // PODS_PER_FILE:03d}.yaml").write_text(_dump(items[start : start + PODS_PER_FILE]))
+    policies = by_kind.pop("NetworkPolicy", [])
+    for start in range(0, len(policies), 1000):
+        (folder / f"20-policies-{start // 1000:03d}.yaml").write_text(_dump(policies[start : start + 1000]))
+    assert not by_kind, by_kind
+    return folder
+
+
+# ------------------------------------------------------------------------------------------ running
+
+
+def run_once(cmd: list[str], cwd: Path, out: Path, env: dict | None = None) -> tuple[float, float, int, int, str]:
+    """(seconds, peak RSS MB, output bytes, exit status, stderr) of one process, stdout to `out`."""
+    with open(out, "wb") as stdout, tempfile.TemporaryFile() as stderr:
         start = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, value
+        p = subprocess.Popen(cmd, cwd=cwd, stdout=stdout, stderr=stderr, env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        elapsed = time.perf_counter() - start
+        p.returncode = os.waitstatus_to_exitcode(status)
+        stderr.seek(0)
+        err = stderr.read().decode(errors="replace")
+    return elapsed, usage.ru_maxrss / 1024, out.stat().st_size, p.returncode, err
+
+
+class Runner:
+    def __init__(self, repo: Path, repeat: int, workdir: Path):
+        self.repo, self.repeat, self.workdir = repo, repeat, workdir
+        self.env = dict(os.environ, PYTHONPATH=str(repo))  # the checkout under test, not an installed copy
+        self.cases: dict[tuple[str, int, int], Path] = {}
+
+    def case(self, shape: str, pods: int, policies: int) -> Path:
+        key = (shape, pods, policies)
+        if key not in self.cases:
+            self.cases[key] = write_case(self.workdir / f"{shape}-{pods}-{policies}", SHAPES[shape](pods, policies))
+        return self.cases[key]
+
+    def grade_cmd(self, folder: Path, mode: str) -> list[str]:
+        extra = {"text": [], "json": ["--json"], "summary": ["--summary"]}[mode]
+        return [sys.executable, "-m", "grader.cli", "sim", "matrix", str(folder), *extra]
+
+    def measure(self, shape: str, pods: int, policies: int, mode: str) -> dict:
+        folder = self.case(shape, pods, policies)
+        times, peaks = [], []
+        size, status, err = 0, 0, ""
+        load_before = os.getloadavg()[0]
+        for _ in range(self.repeat):
+            t, rss, size, status, err = run_once(self.grade_cmd(folder, mode), self.repo, self.workdir / "out", self.env)
+            if status != 0:
+                break
+            times.append(t)
+            peaks.append(rss)
+        row = {"shape": shape, "pods": pods, "policies": policies, "mode": mode, "status": status,
+               "load": (load_before + os.getloadavg()[0]) / 2, "out_mb": size / 1e6}
+        if status != 0:
+            row["error"] = (err.strip().splitlines() or ["?"])[-1][:100]
+            return row
+        row.update(median=statistics.median(times), min=min(times), peak_mb=max(peaks))
+        return row
+
+
+def print_rows(rows: list[dict]) -> None:
+    head = f"{'shape':8} {'pods':>6} {'policies':>8} {'mode':8} {'median s':>9} {'min s':>7} {'peak MB':>8} {'out MB':>8} {'load 1m':>7}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        left = f"{r['shape']:8} {r['pods']:>6} {r['policies']:>8} {r['mode']:8}"
+        if r["status"] != 0:
+            print(f"{left} exit {r['status']}: {r.get('error', '')}  (load {r['load']:.1f})")
+            continue
+        print(f"{left} {r['median']:9.2f} {r['min']:7.2f} {r['peak_mb']:8.0f} {r['out_mb']:8.1f} {r['load']:7.1f}", flush=True)
+
+
+def fitted_exponent(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of log(y) against log(x): cost ~ x**slope."""
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    mx, my = statistics.fmean(lx), statistics.fmean(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
+
+
+# ------------------------------------------------------------------------------------------- extras
+
+
+def phases(repo: Path, folder: Path) -> None:
+    """Where the time of one `grade sim matrix` goes, in-process: validation reported apart."""
+    code = f"""
+import io, sys, time, contextlib, glob
+sys.path.insert(0, {str(repo)!r})
+t0 = time.perf_counter()
+import yaml
+from pathlib import Path
+from grader import cli
+from grader.manifests import load
+from grader.model.workloads import build_world
+t1 = time.perf_counter()
+files = sorted(glob.glob({str(folder)!r} + '/*.yaml'))
+loader = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+for f in files:
+    list(yaml.compose_all(open(f).read(), Loader=loader))
+t2 = time.perf_counter()
+manifests = load([Path({str(folder)!r})])
+t3 = time.perf_counter()
+world = build_world(manifests, include_system=True)
+t4 = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    cli.main(['sim', 'matrix', {str(folder)!r}])
+t5 = time.perf_counter()
+print(f"imports {{t1-t0:.2f}} s | YAML parse alone {{t2-t1:.2f}} s | grader.manifests.load (parse + validation) {{t3-t2:.2f}} s "
+      f"(validation ~{{(t3-t2)-(t2-t1):.2f}} s) | build_world {{t4-t3:.2f}} s | whole `sim matrix` in-process {{t5-t4:.2f}} s "
+      f"(so matrix + output ~{{(t5-t4)-(t4-t2):.2f}} s)")
+"""
+    subprocess.run([sys.executable, "-c", code], cwd=repo, check=False)
+
+
+def instructions(runner: Runner, shape: str, pods: int, policies: int, mode: str) -> str:
+    """Instructions executed by the whole command (valgrind callgrind): stable on a shared machine."""
+    if not shutil.which("valgrind"):
+        return "valgrind not installed"
+    folder = runner.case(shape, pods, policies)
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *runner.grade_cmd(folder, mode)]
+    p = subprocess.run(cmd, cwd=runner.repo, env=runner.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    m = re.search(r"Collected\s*:\s*(\d+)", p.stderr)
+    return f"{int(m.group(1)) / 1e9:.2f} G instructions" if m else f"no count (exit {p.returncode})"
+
+
+def cyclonus_files(docs: list[dict], folder: Path) -> tuple[Path, Path]:
+    """The same cluster as cyclonus/policy-assistant read it: a NetworkPolicyList and a probe model."""
+    from grader.model.objects import Raw
+    from grader.model.policy import policy_types
+
+    policies = []
+    for d in docs:
+        if d["kind"] == "NetworkPolicy":
+            p = json.loads(json.dumps(d))
+            # they require explicit policyTypes: write what the API server defaults to
+            p["spec"]["policyTypes"] = sorted(policy_types(Raw("NetworkPolicy", p["metadata"]["namespace"], p["metadata"]["name"], d)))
+            policies.append(p)
+    policy_file = folder / "policies.yaml"
+    policy_file.write_text(_dump([{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicyList", "items": policies}]))
+    ns_labels = {d["metadata"]["name"]: {**d["metadata"].get("labels", {}), "kubernetes.io/metadata.name": d["metadata"]["name"]}
+                 for d in docs if d["kind"] == "Namespace"}
+    pods, probes = [], {}
+    for d in docs:
+        if d["kind"] != "Pod":
+            continue
+        containers = []
+        for i, port in enumerate(d["spec"]["containers"][0]["ports"]):
+            proto = port.get("protocol", "TCP")
+            containers.append({"Name": f"c{i}", "Port": port["containerPort"], "Protocol": proto, "PortName": port["name"]})
+            probes[(port["containerPort"], proto)] = None
+        pods.append({"Namespace": d["metadata"]["namespace"], "Name": d["metadata"]["name"], "Labels": d["metadata"]["labels"],
+                     "IP": d["status"]["podIP"], "Containers": containers})
+    model = {"Resources": {"Namespaces": ns_labels, "Pods": pods},
+             "Probes": [{"Port": port, "Protocol": proto} for port, proto in sorted(probes)]}
+    model_file = folder / "probe-model.json"
+    model_file.write_text(json.dumps(model))
+    return policy_file, model_file
+
+
+def compare(runner: Runner, binary: str, cases: list[tuple[int, int]]) -> None:
+    print(f"\n== {Path(binary).name} (analyze --mode probe) on the same varied clusters, against `grade sim matrix` (text)")
+    head = f"{'pods':>6} {'policies':>8} {'theirs s':>9} {'peak MB':>8} {'ours s':>8} {'peak MB':>8} {'theirs/ours':>11} {'load 1m':>7}"
+    print(head)
+    print("-" * len(head))
+    for pods, policies in cases:
+        docs = varied_manifests(pods, policies)
+        folder = runner.workdir / f"cyclonus-{pods}-{policies}"
+        folder.mkdir(exist_ok=True)
+        policy_file, model_file = cyclonus_files(docs, folder)
+        load_before = os.getloadavg()[0]
+        theirs, peaks = [], []
+        for _ in range(runner.repeat):
+            t, rss, _size, status, err = run_once([binary, "analyze", "--mode", "probe", "--policy-path", str(policy_file), "--probe-path", str(model_file)],
+                                                  runner.repo, runner.workdir / "out-cyclonus")
+            if status != 0:
+                print(f"{pods:>6} {policies:>8} exit {status}: {err.strip().splitlines()[-1][:120] if err.strip() else ''}")
+                break
+            theirs.append(t)
+            peaks.append(rss)
+        if len(theirs) < runner.repeat:
+            continue
+        ours = runner.measure("varied", pods, policies, "text")
+        load = (load_before + os.getloadavg()[0]) / 2
+        if ours["status"] != 0:
+            print(f"{pods:>6} {policies:>8} ours: exit {ours['status']} {ours.get('error', '')}")
+            continue
+        t_theirs = statistics.median(theirs)
+        print(f"{pods:>6} {policies:>8} {t_theirs:9.2f} {max(peaks):8.0f} {ours['median']:8.2f} {ours['peak_mb']:8.0f} "
+              f"{t_theirs / ours['median']:11.1f} {load:7.1f}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------- main
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="only the 100 and 1,000 pod clusters")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="the target rows only, no growth tables")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per row; the median is printed (default 3)")
+    parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose `grade` is measured (default: this one)")
+    parser.add_argument("--phases", action="store_true", help="also time load/validation, build_world and matrix+output in-process")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions of the target rows with valgrind (slow)")
+    parser.add_argument("--compare", metavar="BIN", help="a cyclonus or policy-assistant binary to run on the same clusters")
+    parser.add_argument("--keep", type=Path, help="write the generated YAML here and keep it")
     args = parser.parse_args(argv)
-    sizes = [(100, 20), (100, 50), (1000, 200), (1000, 500), (5000, 200), (5000, 500)]
-    if args.quick:
-        sizes = sizes[:4]
-    header = f"{'pods':>6} {'policies':>8} {'ns':>4} {'src grp':>7} {'dst grp':>7} {'cells':>11} {'allowed':>11} {'group s':>8} {'cells s':>8} {'total s':>8} {'naive s':>8}"
-    print(header)
-    print("-" * len(header))
-    for n_pods, n_policies in sizes:
-        world = generate(n_pods, n_policies)
-        t_group, grouped = best_of(args.repeat, lambda: grouped_matrix(world))
-        allowed, total = grouped.count()
-        if n_pods <= 1000:
-            t_cells, cells = best_of(args.repeat, grouped.to_list)
-            assert len(cells) == total and sum(c.allowed for c in cells) == allowed
-            t_total, _ = best_of(args.repeat, lambda: matrix(world))
-            cells_s, total_s = f"{t_cells:8.2f}", f"{t_total:8.2f}"
-            del cells
-        else:
-            t_count, _ = best_of(args.repeat, lambda: grouped_matrix(world).count())
-            cells_s, total_s = f"{'-':>8}", f"{t_count:8.2f}"
-        naive_s = f"{'-':>8}"
-        if n_pods <= 100:
-            def naive():
-                return sum(
-                    evaluate(world, s, d, p.port, p.protocol).allowed or s is d
-                    for s in world.pods for d in world.pods for p in d.ports
-                )
-            t_naive, naive_allowed = best_of(1, naive)
-            assert naive_allowed == allowed, "the grouped matrix disagrees with per-pair evaluate()"
-            naive_s = f"{t_naive:8.2f}"
-        print(f"{n_pods:>6} {n_policies:>8} {len(world.namespaces):>4} {len(grouped.src_groups):>7} {len(grouped.dst_groups):>7} "
-              f"{total:>11,} {allowed:>11,} {t_group:8.2f} {cells_s} {total_s} {naive_s}", flush=True)
-    print("\ngroup = grouped_matrix(); cells = expanding to MatrixCell objects; total = matrix() "
-          "(5,000 pods: grouped_matrix().count(), nothing materialised); naive = evaluate() per cell.")
-    print("target: 1,000 pods x 200 policies, total under 2 s on one core")
+
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="sim-scale-"))
+    runner = Runner(args.repo.resolve(), args.repeat, workdir)
+    print(f"grade from {runner.repo}; inputs in {workdir}; {os.cpu_count()} CPUs; `uptime` load: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; median of {args.repeat} runs")
+    try:
+        print("\n== targets (issue 18)")
+        targets = [
+            ("varied", 1000, 200, "text"), ("varied", 1000, 200, "json"), ("varied", 1000, 200, "summary"),
+            ("friendly", 1000, 200, "text"), ("friendly", 1000, 200, "json"),
+            ("varied", 5000, 500, "summary"), ("varied", 5000, 500, "text"),
+        ]
+        rows = [runner.measure(*t) for t in targets]
+        print_rows(rows)
+        by = {(r["shape"], r["pods"], r["policies"], r["mode"]): r for r in rows}
+
+        def verdict(key, limit_s, limit_mb=None, refused=False):
+            r = by[key]
+            if refused:
+                return "met (refused with a message)" if r["status"] == 2 else f"NOT met (exit {r['status']})"
+            if r["status"] != 0:
+                return f"NOT met (exit {r['status']})"
+            ok = r["median"] <= limit_s and (limit_mb is None or r["peak_mb"] <= limit_mb)
+            return ("met" if ok else "NOT met") + f" ({r['median']:.2f} s" + (f", {r['peak_mb']:.0f} MB)" if limit_mb else ")")
+
+        print(f"varied 1,000 x 200 text <= 2 s: {verdict(('varied', 1000, 200, 'text'), 2)}")
+        print(f"varied 1,000 x 200 --json <= 3 s, <= 400 MB: {verdict(('varied', 1000, 200, 'json'), 3, 400)}")
+        print(f"friendly 1,000 x 200 text <= 1 s: {verdict(('friendly', 1000, 200, 'text'), 1)}")
+        print(f"varied 5,000 x 500 --summary <= 10 s: {verdict(('varied', 5000, 500, 'summary'), 10)}")
+        print(f"varied 5,000 x 500 text refused: {verdict(('varied', 5000, 500, 'text'), 0, refused=True)}")
+        print("(the machine may be shared: compare the load column; the numbers are wall-clock of the whole process)")
+
+        if not args.quick:
+            for mode in ("text", "json", "summary"):
+                print(f"\n== growth with pods (varied, 200 policies, {mode})")
+                grow = [runner.measure("varied", n, 200, mode) for n in (250, 500, 1000, 2000)]
+                print_rows(grow)
+                ok = [r for r in grow if r["status"] == 0]
+                if len(ok) >= 2:
+                    print(f"fitted exponent: time ~ pods^{fitted_exponent([r['pods'] for r in ok], [r['median'] for r in ok]):.2f}")
+            print("\n== growth with policies (varied, 1,000 pods, text)")
+            grow = [runner.measure("varied", 1000, n, "text") for n in (50, 200, 500)]
+            print_rows(grow)
+            ok = [r for r in grow if r["status"] == 0]
+            if len(ok) >= 2:
+                print(f"fitted exponent: time ~ policies^{fitted_exponent([r['policies'] for r in ok], [r['median'] for r in ok]):.2f}")
+
+        if args.phases:
+            print("\n== where the time goes (in-process, one run each)")
+            for shape in ("varied", "friendly"):
+                print(f"{shape} 1,000 x 200: ", end="", flush=True)
+                phases(runner.repo, runner.case(shape, 1000, 200))
+        if args.instructions:
+            print("\n== instruction counts (valgrind callgrind; one run each; independent of machine load)")
+            for t in [("varied", 1000, 200, "text"), ("varied", 1000, 200, "json"), ("friendly", 1000, 200, "text")]:
+                print(f"{t[0]} {t[1]} x {t[2]} {t[3]}: {instructions(runner, *t)}", flush=True)
+        if args.compare:
+            compare(runner, args.compare, [(250, 200), (500, 200), (1000, 200)])
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
