@@ -35,10 +35,9 @@ Semantics (kubernetes.io "Network Policies", the API reference, and PLATFORM.md)
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -599,236 +598,13 @@ def evaluate(
     return PolicyVerdict(allowed, egress, ingress, trace)
 
 
-# -------------------------------------------------------------------------------- grouped matrix
+# -------------------------------------------------------------------------------- whole matrices
 
 
-def _pod_ports(pod: Pod) -> tuple[tuple[int, str], ...]:
-    """Distinct (containerPort, protocol) of a pod, in declaration order."""
-    seen: dict[tuple[int, str], None] = {}
-    for p in pod.ports:
-        seen.setdefault((p.port, p.protocol), None)
-    return tuple(seen)
+def grouped_matrix(world: World, pods: list[Pod] | None = None):
+    """The reachability matrix of `pods` (default: every pod) in grouped form: see grader.model.reachability."""
+    from grader.model.reachability import GroupedMatrix  # it builds on this module
 
-
-@dataclass
-class _Group:
-    members: list[int]  # indices into the pod list
-    rep: Pod
-    selected: list[_Policy]  # policies isolating the group for its direction
-    selected_key: tuple[int, ...]  # their identities, for memoising
-    peer_bits: frozenset[int]  # ids of the other direction's peers this group matches
-    ports: tuple[tuple[int, str], ...] = ()  # destination groups: distinct (port, protocol)
-    declared: tuple[tuple[int, str, str | None], ...] = ()  # destination groups: ports with their names
-
-
-class GroupedMatrix:
-    """A reachability matrix kept per group of pods that no policy can tell apart.
-
-    Two pods are in the same source group when the same egress policies select them and they match
-    the same ingress peers (labels, namespace, ipBlock membership of their IP, hostNetwork), and in
-    the same destination group when the same ingress policies select them, they match the same
-    egress peers and they declare the same ports (so named ports resolve alike). Each (source group,
-    destination group, port) is evaluated once; the egress half and the ingress half are memoised
-    separately, since each depends on fewer facts. Cells the groups cannot express are overridden
-    per pair: a pod to itself, and node traffic between a hostNetwork pod and a pod on its node.
-    """
-
-    def __init__(self, world: World, pods: list[Pod]):
-        self.pods = pods
-        self.enforced = world.cni_enforces_policy
-        ctx = _Context(world)
-        peers: dict[str, dict[str, tuple[int, _Peer]]] = {INGRESS: {}, EGRESS: {}}
-        # rule peers as id sets, so a group's match is a set intersection
-        self._rule_ids: dict[int, frozenset[int] | None] = {}
-        for p in ctx.policies:
-            for direction in (INGRESS, EGRESS):
-                for rule in p.rules[direction]:
-                    if rule.peers is None:
-                        self._rule_ids[id(rule)] = None
-                        continue
-                    ids = set()
-                    table = peers[direction]
-                    for peer in rule.peers:
-                        entry = table.get(peer.key())
-                        if entry is None:
-                            entry = table[peer.key()] = (len(table), peer)
-                        ids.add(entry[0])
-                    self._rule_ids[id(rule)] = frozenset(ids)
-        label_peers = {d: [(i, pe) for i, pe in peers[d].values() if pe.kind == "pods"] for d in peers}
-        ip_peers = {d: [(i, pe) for i, pe in peers[d].values() if pe.kind == "ipblock"] for d in peers}
-
-        label_cache: dict[tuple, tuple] = {}
-        src_groups: dict[tuple, _Group] = {}
-        dst_groups: dict[tuple, _Group] = {}
-        src_of: list[_Group] = []
-        dst_of: list[_Group] = []
-        for index, pod in enumerate(pods):
-            lkey = (pod.namespace, frozenset(pod.labels.items()), pod.host_network)
-            cached = label_cache.get(lkey)
-            if cached is None:
-                cached = label_cache[lkey] = (
-                    ctx.selecting(pod, EGRESS),
-                    ctx.selecting(pod, INGRESS),
-                    frozenset(i for i, pe in label_peers[INGRESS] if _peer_matches_pod_labels(ctx, pe, pod)),
-                    frozenset(i for i, pe in label_peers[EGRESS] if _peer_matches_pod_labels(ctx, pe, pod)),
-                )
-            egress_sel, ingress_sel, in_label_bits, eg_label_bits = cached
-            ip = _ip(pod.ip)
-            in_bits = in_label_bits | frozenset(i for i, pe in ip_peers[INGRESS] if _in_block(pe, ip))
-            eg_bits = eg_label_bits | frozenset(i for i, pe in ip_peers[EGRESS] if _in_block(pe, ip))
-            egress_key = tuple(id(p) for p in egress_sel)
-            skey = (egress_key, in_bits, pod.host_network)
-            g = src_groups.get(skey)
-            if g is None:
-                g = src_groups[skey] = _Group([], pod, egress_sel, egress_key, in_bits)
-            g.members.append(index)
-            src_of.append(g)
-            ingress_key = tuple(id(p) for p in ingress_sel)
-            ports = tuple((p.port, p.protocol, p.name) for p in pod.ports)
-            dkey = (ingress_key, eg_bits, ports, pod.host_network)
-            g = dst_groups.get(dkey)
-            if g is None:
-                g = dst_groups[dkey] = _Group([], pod, ingress_sel, ingress_key, eg_bits, _pod_ports(pod), ports)
-            g.members.append(index)
-            dst_of.append(g)
-        self.src_groups = list(src_groups.values())
-        self.dst_groups = list(dst_groups.values())
-        src_index = {id(g): i for i, g in enumerate(self.src_groups)}
-        dst_index = {id(g): i for i, g in enumerate(self.dst_groups)}
-        self._src_of = [src_index[id(g)] for g in src_of]
-        self._dst_of = [dst_index[id(g)] for g in dst_of]
-        # table[src group][dst group] = ((port, protocol, allowed), ...) in the destination's port order
-        egress_memo: dict[tuple, tuple[bool, ...]] = {}
-        ingress_memo: dict[tuple, tuple[bool, ...]] = {}
-        self._table: list[list[tuple[tuple[int, str, bool], ...]]] = []
-        for sg in self.src_groups:
-            row = []
-            for dg in self.dst_groups:
-                if not self.enforced:
-                    row.append(tuple((port, proto, True) for port, proto in dg.ports))
-                    continue
-                # egress: the source's egress policies against what the destination is (peers, named ports)
-                ekey = (sg.selected_key, dg.peer_bits, dg.declared, dg.rep.host_network)
-                eg = egress_memo.get(ekey)
-                if eg is None:
-                    eg = egress_memo[ekey] = tuple(
-                        not sg.selected or self._rules_allow(sg.selected, EGRESS, dg.peer_bits, port, proto, dg.rep)
-                        for port, proto in dg.ports
-                    )
-                # ingress: the destination's ingress policies and named ports against what the source is
-                ikey = (dg.selected_key, dg.declared, sg.peer_bits)
-                ing = ingress_memo.get(ikey)
-                if ing is None:
-                    ing = ingress_memo[ikey] = tuple(
-                        not dg.selected or self._rules_allow(dg.selected, INGRESS, sg.peer_bits, port, proto, dg.rep)
-                        for port, proto in dg.ports
-                    )
-                row.append(tuple((port, proto, e and i) for (port, proto), e, i in zip(dg.ports, eg, ing)))
-            self._table.append(row)
-        self._always = self._always_allowed_pairs() if self.enforced else {}
-
-    def _always_allowed_pairs(self) -> dict[int, set[int]]:
-        """src index -> dst indices allowed whatever the groups say (a pod to itself; node traffic)."""
-        always: dict[int, set[int]] = {i: {i} for i in range(len(self.pods))}
-        by_node: dict[str, list[int]] = {}
-        for i, p in enumerate(self.pods):
-            by_node.setdefault(p.node, []).append(i)
-        for i, p in enumerate(self.pods):
-            if p.host_network:  # its traffic is its node's: always allowed to and from pods on that node
-                for j in by_node[p.node]:
-                    always[i].add(j)
-                    always[j].add(i)
-        return always
-
-    def _rules_allow(self, selected: list[_Policy], direction: str, remote_bits, port, proto, dst) -> bool:
-        for p in selected:
-            for rule in p.rules[direction]:
-                ids = self._rule_ids[id(rule)]
-                if ids is not None and ids.isdisjoint(remote_bits):
-                    continue
-                if rule.ports is not None and not any(_port_matches(pp, port, proto, dst) for pp in rule.ports):
-                    continue
-                return True
-        return False
-
-    def _flat_rows(self, si: int) -> list[tuple[str, int, str, bool]]:
-        """(dst key, port, protocol, allowed) for every destination, for source group `si`."""
-        row = self._table[si]
-        return [
-            (pod.key, port, proto, ok)
-            for pod, dg in zip(self.pods, self._dst_of)
-            for port, proto, ok in row[dg]
-        ]
-
-    def _offsets(self) -> list[int]:
-        offsets, total = [], 0
-        for dg in self._dst_of:
-            offsets.append(total)
-            total += len(self.dst_groups[dg].ports)
-        return offsets
-
-    def cells(self) -> Iterator[MatrixCell]:
-        """Every (source pod, destination pod, destination port) cell, sources in pod order (streamed)."""
-        for si, src in enumerate(self.pods):
-            always = self._always.get(si, ())
-            row = self._table[self._src_of[si]]
-            src_key = src.key
-            for di, (dst, dg) in enumerate(zip(self.pods, self._dst_of)):
-                forced = di in always
-                for port, proto, ok in row[dg]:
-                    yield MatrixCell(src_key, dst.key, port, proto, ok or forced)
-
-    def to_list(self) -> list[MatrixCell]:
-        """All cells as a list (what `matrix()` returns), built row by row without a generator."""
-        # Millions of small acyclic objects: the cyclic GC would rescan them over and over while the list grows.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return self._build_list()
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-
-    def _build_list(self) -> list[MatrixCell]:
-        offsets = self._offsets()
-        out: list[MatrixCell] = []
-        flats: dict[int, list[tuple[str, int, str, bool]]] = {}
-        cache_rows = len(self.src_groups) * len(offsets) <= 5_000_000
-        for si, src in enumerate(self.pods):
-            sg = self._src_of[si]
-            flat = flats.get(sg)
-            if flat is None:
-                flat = self._flat_rows(sg)
-                if cache_rows:
-                    flats[sg] = flat
-            base = len(out)
-            src_key = src.key
-            out.extend([MatrixCell(src_key, dst_key, port, proto, ok) for dst_key, port, proto, ok in flat])
-            for di in self._always.get(si, ()):
-                start = base + offsets[di]
-                for cell in out[start : start + len(self.dst_groups[self._dst_of[di]].ports)]:
-                    cell.allowed = True
-        return out
-
-    def count(self) -> tuple[int, int]:
-        """(allowed cells, all cells) computed from the groups, without expanding the matrix."""
-        allowed = total = 0
-        src_sizes = [len(g.members) for g in self.src_groups]
-        dst_sizes = [len(g.members) for g in self.dst_groups]
-        for si, row in enumerate(self._table):
-            for di, cells in enumerate(row):
-                n = src_sizes[si] * dst_sizes[di]
-                allowed += n * sum(1 for _, _, ok in cells if ok)
-                total += n * len(cells)
-        for si, dsts in self._always.items():
-            row = self._table[self._src_of[si]]
-            for di in dsts:
-                allowed += sum(1 for _, _, ok in row[self._dst_of[di]] if not ok)
-        return allowed, total
-
-
-def grouped_matrix(world: World, pods: list[Pod] | None = None) -> GroupedMatrix:
-    """The reachability matrix of `pods` (default: every pod) in grouped form; see GroupedMatrix."""
     return GroupedMatrix(world, list(world.pods if pods is None else pods))
 
 
@@ -840,6 +616,11 @@ def matrix(world: World, pods: list[Pod] | None = None) -> list[MatrixCell]:
     does not isolate them (their traffic is node traffic, see the module docstring).
     """
     return grouped_matrix(world, pods).to_list()
+
+
+def table_header(port: int, protocol: str, destinations: list[str]) -> str:
+    """The first two lines of the upstream e2e truth table of one port."""
+    return f"{protocol}/{port}  (rows: from, columns: to; . allowed, X blocked)\n" + "\t".join(["-", *destinations])
 
 
 def format_matrix(cells: list[MatrixCell], port: int, protocol: str = "TCP") -> str:
@@ -858,8 +639,7 @@ def format_matrix(cells: list[MatrixCell], port: int, protocol: str = "TCP") -> 
             dests.setdefault(c.dst, None)
             value[c.src, c.dst] = c.allowed
     dest_list = list(dests)
-    lines = [f"{protocol}/{port}  (rows: from, columns: to; . allowed, X blocked)"]
-    lines.append("\t".join(["-", *dest_list]))
+    lines = [table_header(port, protocol, dest_list)]
     for s in sources:
         row = [s]
         for d in dest_list:
