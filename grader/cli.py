@@ -73,25 +73,115 @@ def _pod(world, ref: str):
     raise UsageError(f"no pod {ref} in these manifests (pods: {names or 'none'}){tip}")
 
 
+# A text table past this many cells is unreadable and slow to print; --summary and --json have no limit.
+MAX_TEXT_CELLS = 4_000_000
+
+MATRIX_EPILOG = """\
+what it prints:
+  default    one table per destination port: rows are source pods, columns the destination pods
+             that declare the port; . allowed, X blocked (as the upstream e2e tests print it)
+  --json     every cell as {{"from", "to", "port", "protocol", "allowed"}}, one per line, streamed
+  --summary  per (source namespace, destination namespace): allowed cells / all cells, and the
+             policies that decide (allowed by a rule of ...; blocked by ..., which isolates those pods)
+
+narrowing (repeat each option for several):
+  --from NS|NS/POD|NS/WORKLOAD   only these source pods (rows); a workload means all of its pods
+  --to   NS|NS/POD|NS/WORKLOAD   only these destination pods (columns)
+  --from NS --to NS              one namespace's pods among themselves
+  --namespace NS keeps its meaning for every `grade sim` command: the namespace of objects whose
+  manifests name none; it does not narrow the table.
+
+A text table with more than --max-cells cells (default {max_cells:,}) is refused, with its size
+and these options; --summary and --json are streamed and have no limit.
+
+examples:
+  grade sim matrix cluster/ --summary
+  grade sim matrix cluster/ --from shop --to shop
+  grade sim matrix cluster/ --from shop/web --to payments --json
+"""
+
+
+def _select_pods(world, refs: list[str], option: str) -> set[str]:
+    """The pod keys that --from/--to REF... name: a namespace, NAMESPACE/POD or NAMESPACE/WORKLOAD."""
+    chosen: set[str] = set()
+    for ref in refs:
+        ns, sep, name = ref.partition("/")
+        if not sep:
+            found = [p.key for p in world.pods if p.namespace == ns]
+        else:
+            found = [p.key for p in world.pods if p.namespace == ns and (p.name == name or (p.owner and p.owner.split("/", 1)[1] == name))]
+        if not found:
+            namespaces = sorted({p.namespace for p in world.pods})
+            what = f"namespace {ns!r} has no pods" if not sep else f"no pod or workload {ref} (give NAMESPACE, NAMESPACE/POD or NAMESPACE/WORKLOAD)"
+            raise UsageError(f"{option} {ref}: {what}; namespaces with pods: {', '.join(namespaces)[:400] or 'none'}")
+        chosen.update(found)
+    return chosen
+
+
 def cmd_sim_matrix(args: argparse.Namespace) -> int:
-    from grader.model import policy
+    from grader.model.policy import grouped_matrix
     from grader.model.workloads import is_system_namespace
 
     world = _load_world(args.paths, args.namespace, not args.no_policy)
-    pods = [p for p in world.pods if not is_system_namespace(p.namespace)]
-    cells = policy.matrix(world, pods)
+    picked_src = _select_pods(world, args.src or [], "--from")
+    picked_dst = _select_pods(world, args.dst or [], "--to")
+    # kind's own pods are left out unless asked for by name
+    pods = [p for p in world.pods if not is_system_namespace(p.namespace) or p.key in picked_src or p.key in picked_dst]
+    grouped = grouped_matrix(world, pods)
+    sources = [i for i, p in enumerate(pods) if not args.src or p.key in picked_src]
+    destinations = [i for i, p in enumerate(pods) if not args.dst or p.key in picked_dst]
+    out = sys.stdout
+    if args.summary:
+        _print_summary(grouped, sources, destinations, args.json)
+        return EXIT_OK
     if args.json:
-        print(json.dumps([{"from": c.src, "to": c.dst, "port": c.port, "protocol": c.protocol, "allowed": c.allowed} for c in cells], indent=1))
+        for chunk in grouped.json_cells(sources, destinations):
+            out.write(chunk)
         return EXIT_OK
+    cells = grouped.cell_count(sources, destinations)
     if not cells:
-        print("no pod declares a container port: nothing to tabulate")
+        print("no pod declares a container port: nothing to tabulate" if not args.src and not args.dst else "no cells: these destinations declare no container port")
         return EXIT_OK
-    for port, proto in sorted({(c.port, c.protocol) for c in cells}):
-        print(policy.format_matrix(cells, port, proto))
-        print()
+    if args.max_cells and cells > args.max_cells:
+        raise UsageError(
+            f"the text table would have {cells:,} cells ({len(sources):,} source pods x {len(destinations):,} destination pods, "
+            f"per port), more than --max-cells {args.max_cells:,}. Narrow it: --from NS or NS/POD (rows), --to NS or NS/POD "
+            f"(columns), e.g. --from {pods[sources[0]].namespace} --to {pods[destinations[0]].namespace}; or ask for --summary "
+            "(per namespace pair) or --json (streamed, any size). See grade sim matrix --help."
+        )
+    for chunk in grouped.text_tables(sources, destinations):
+        out.write(chunk)
     if not world.cni_enforces_policy:
         print("(--no-policy: modelled a CNI that does not enforce NetworkPolicy, such as Flannel)")
     return EXIT_OK
+
+
+def _print_summary(grouped, sources: list[int], destinations: list[int], as_json: bool) -> None:
+    pairs = grouped.summary(sources, destinations)
+    if as_json:
+        print(json.dumps([{"from": p.src, "to": p.dst, "allowed": p.allowed, "total": p.total, "allowed_by": p.allowed_by, "blocked_by": p.blocked_by}
+                          for p in pairs], indent=1))
+        return
+    allowed, total = sum(p.allowed for p in pairs), sum(p.total for p in pairs)
+    print(f"{len(sources):,} source pods, {len(destinations):,} destination pods, {len(grouped.policies):,} policies in effect: "
+          f"{allowed:,} of {total:,} connections (pod, pod, port) allowed")
+    if not grouped.enforced:
+        print("(--no-policy: modelled a CNI that does not enforce NetworkPolicy, such as Flannel)")
+    width = max([4, *(len(p.src) for p in pairs)])
+    print(f"{'from':{width}}  {'to':{width}}  {'allowed':>11}  {'of':>11}  deciding policies")
+    for p in pairs:
+        decide = []
+        if p.allowed_by:
+            decide.append("allowed by " + _some(p.allowed_by))
+        if p.blocked_by:
+            decide.append("blocked by " + _some(p.blocked_by))
+        if not decide:
+            decide.append("no policy isolates these pods" if p.allowed == p.total else "-")
+        print(f"{p.src:{width}}  {p.dst:{width}}  {p.allowed:>11,}  {p.total:>11,}  {'; '.join(decide)}")
+
+
+def _some(names: list[str], limit: int = 4) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more (--summary --json lists all)" if len(names) > limit else "")
 
 
 def cmd_sim_resolve(args: argparse.Namespace) -> int:
@@ -487,9 +577,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         sp.add_argument("--namespace", default="default", help="namespace for objects that name none (default: default)")
         sp.add_argument("--json", action="store_true", help="machine-readable output")
 
-    sp = simsub.add_parser("matrix", help="who can reach whom, per destination port")
+    sp = simsub.add_parser(
+        "matrix", help="who can reach whom, per destination port", description="Who can reach whom under the NetworkPolicies in these manifests.",
+        epilog=MATRIX_EPILOG.format(max_cells=MAX_TEXT_CELLS), formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sim_common(sp)
     sp.add_argument("--no-policy", action="store_true", help="model a CNI that does not enforce NetworkPolicy (Flannel)")
+    sp.add_argument("--summary", action="store_true", help="per namespace pair: allowed/all connections and the policies that decide")
+    sp.add_argument("--from", dest="src", action="append", metavar="NS[/POD]", help="only these sources: a namespace, NS/POD or NS/WORKLOAD (repeatable)")
+    sp.add_argument("--to", dest="dst", action="append", metavar="NS[/POD]", help="only these destinations: a namespace, NS/POD or NS/WORKLOAD (repeatable)")
+    sp.add_argument("--max-cells", type=int, default=MAX_TEXT_CELLS, metavar="N", help=f"refuse a text table larger than this (default {MAX_TEXT_CELLS:,}; 0: no limit)")
     sp.set_defaults(func=cmd_sim_matrix)
     sp = simsub.add_parser("resolve", help="a DNS lookup from a pod")
     sim_common(sp)
