@@ -74,6 +74,8 @@ class _DstGroup:
     ingress_policies: list[int] = field(default_factory=list)  # indices into _Index.policies
     egress_rules: set[int] = field(default_factory=set)  # egress rules whose peers admit this group
     admitting: list[frozenset[int]] = field(default_factory=list)  # per port: the rules whose ports admit it
+    # per port: sources the ingress side allows, sources the egress side allows, egress policies admitting it
+    halves: list[tuple[int, int, frozenset[int]]] = field(default_factory=list)
 
 
 @dataclass
@@ -235,13 +237,26 @@ class GroupedMatrix:
         ingress_peer_slot = {
             x: slot(src_slot, src_masks, self._peer_masks[x]) for r in ingress_rules for x in (rule_peers[r] or ())
         }
+        # groups never span namespaces and are numbered namespace by namespace, so that the sources
+        # of one namespace are a range of bits (the summary counts per namespace pair)
         src_sigs = _signatures(src_masks, n)
-        groups: dict[str, int] = {}
-        self._src_of_bit = [groups.setdefault(s, len(groups)) for s in src_sigs]
-        self.src_group_count = len(groups)
-        src_group_sigs = list(groups)
+        groups: dict[tuple[str, str], int] = {}
+        first = [groups.setdefault((pods[i].namespace, s), len(groups)) for i, s in zip(order, src_sigs)]
+        keys = list(groups)
+        renumber = [0] * len(keys)
+        for new_id, old_id in enumerate(sorted(range(len(keys)), key=lambda g: keys[g][0])):
+            renumber[old_id] = new_id
+        self._src_of_bit = [renumber[g] for g in first]
+        src_group_sigs = [""] * len(keys)
+        self._src_ns_range: dict[str, tuple[int, int]] = {}
+        for old_id, (ns, sig) in enumerate(keys):
+            g = renumber[old_id]
+            src_group_sigs[g] = sig
+            lo, hi = self._src_ns_range.get(ns, (g, g + 1))
+            self._src_ns_range[ns] = (min(lo, g), max(hi, g + 1))
+        self.src_group_count = len(keys)
         group_masks = _transpose_to_masks(src_group_sigs, len(src_masks))
-        self._all_src = (1 << len(groups)) - 1
+        self._all_src = (1 << len(keys)) - 1
         self._src_selected = {pi: group_masks[egress_policy_slot[pi]] for pi in egress_policies}
         isolated_egress = 0
         for m in self._src_selected.values():
@@ -282,7 +297,7 @@ class GroupedMatrix:
         for b, sig in enumerate(dst_sigs):
             pod = pods[order[b]]
             declared = tuple((p.port, p.protocol, p.name) for p in pod.ports)
-            key = (sig, declared, pod.host_network)
+            key = (sig, declared, pod.host_network, pod.namespace)
             g = dgroups.get(key)
             if g is None:
                 g = dgroups[key] = len(self.dst_groups)
@@ -321,9 +336,11 @@ class GroupedMatrix:
                 else:
                     ingress = self._all_src
                 egress = self._all_src & ~self._egress_isolated
-                for pi in {self._rule_policy[r] for r in group.egress_rules & ok}:
+                admitting_policies = frozenset({self._rule_policy[r] for r in group.egress_rules & ok})
+                for pi in admitting_policies:
                     egress |= self._src_selected[pi]
                 group.columns.append(ingress & egress)
+                group.halves.append((ingress, egress, admitting_policies))
 
         self.src_of = [self._src_of_bit[bit_of[i]] for i in range(n)]  # pod index -> source group
         self.dst_of = [self._dst_of_bit[bit_of[i]] for i in range(n)]  # pod index -> destination group
@@ -503,114 +520,130 @@ class GroupedMatrix:
     def summary(self, sources: list[int], destinations: list[int], *, policies: bool = True) -> list[NamespacePair]:
         """Per (source namespace, destination namespace): allowed and all cells, and the policies that decide.
 
-        allowed_by: policies with a rule that allows some of the pair's allowed cells (on the side
-        that is isolated); blocked_by: policies isolating pods whose cells in the pair are blocked.
+        allowed_by: policies with a rule that allows some of the pair's allowed cells (on a side that
+        is isolated); blocked_by: policies isolating pods whose cells in the pair are blocked (on the
+        side that blocks). Counts are exact; computed per group, never per cell.
         """
-        src_ns_groups: dict[str, dict[int, int]] = {}  # ns -> source group -> pods of that ns in it
+        width = self.src_group_count
+        size = [0] * width  # source pods of each group among `sources`
+        n_src: dict[str, int] = {}
         for si in sources:
-            counts = src_ns_groups.setdefault(self.pods[si].namespace, {})
-            g = self.src_of[si]
-            counts[g] = counts.get(g, 0) + 1
-        dst_ns_groups: dict[str, dict[int, int]] = {}
+            size[self.src_of[si]] += 1
+            ns = self.pods[si].namespace
+            n_src[ns] = n_src.get(ns, 0) + 1
+        present = 0  # groups with a source pod; those with more than one are counted again below
+        heavy: list[tuple[int, str, int]] = []  # (group, namespace, extra pods)
+        group_ns = {g: ns for ns, (lo, hi) in self._src_ns_range.items() for g in range(lo, hi)} if any(c > 1 for c in size) else {}
+        for g, c in enumerate(size):
+            if c:
+                present |= 1 << g
+                if c > 1:
+                    heavy.append((g, group_ns[g], c - 1))
+        ranges = [(ns, *self._src_ns_range[ns]) for ns in sorted(n_src)]
+        n_dst: dict[int, int] = {}  # destination group -> its pods among `destinations`
+        ports_to: dict[str, int] = {}  # destination namespace -> its (pod, port) columns
         for di in destinations:
-            counts = dst_ns_groups.setdefault(self.pods[di].namespace, {})
-            g = self.dst_of[di]
-            counts[g] = counts.get(g, 0) + 1
-        # weighted sets: per source namespace, {pods per group: the groups with that many}
-        weights: dict[str, dict[int, int]] = {}
-        any_of_ns: dict[str, int] = {}
-        for ns, counts in src_ns_groups.items():
-            w: dict[int, int] = {}
-            for g, c in counts.items():
-                w[c] = w.get(c, 0) | (1 << g)
-                any_of_ns[ns] = any_of_ns.get(ns, 0) | (1 << g)
-            weights[ns] = w
-        n_src = {ns: sum(c.values()) for ns, c in src_ns_groups.items()}
+            dg = self.dst_of[di]
+            n_dst[dg] = n_dst.get(dg, 0) + 1
+            ns = self.pods[di].namespace
+            ports_to[ns] = ports_to.get(ns, 0) + len(self.dst_groups[dg].ports)
         allowed: dict[tuple[str, str], int] = {}
-        total: dict[tuple[str, str], int] = {}
-        allow_in: dict[tuple[int, str], int] = {}  # (policy, dst ns) -> source groups a rule of it allowed
-        block_in: dict[tuple[int, str], int] = {}  # (policy, dst ns) -> source groups blocked on its pods' ingress
-        allow_eg: dict[tuple[int, str], int] = {}
-        blocked_eg: dict[str, int] = {}  # dst ns -> source groups blocked by their egress side
-        for ns2, counts in dst_ns_groups.items():
-            for dg, n_dst in counts.items():
-                group = self.dst_groups[dg]
-                for pi, column in enumerate(group.columns):
-                    for ns1, w in weights.items():
-                        key = (ns1, ns2)
-                        total[key] = total.get(key, 0) + n_src[ns1] * n_dst
-                        if column & any_of_ns[ns1]:
-                            hits = sum(c * (column & m).bit_count() for c, m in w.items())
-                            allowed[key] = allowed.get(key, 0) + hits * n_dst
-                    if policies and self.enforced:
-                        self._deciders(group, pi, column, ns2, allow_in, block_in, allow_eg, blocked_eg)
-        # overrides: cells the groups block but that are always allowed
+        # Cells the groups block but that are always allowed (a pod to itself, node traffic) are added
+        # to the counts; a (source group, destination group) whose every pair is such a cell names no
+        # policy, as evaluate() names none for them.
         wanted = set(destinations)
+        forced_pairs: dict[tuple[int, int], int] = {}
         for si in dict.fromkeys(sources):
+            g = self.src_of[si]
             for di in self._always.get(si, ()):
-                if di not in wanted:
-                    continue
-                for port, proto in self.ports_of(di):
-                    if not self.allowed_by_group(si, di, port, proto):
+                if di in wanted:
+                    dg = self.dst_of[di]
+                    forced_pairs[g, dg] = forced_pairs.get((g, dg), 0) + 1
+                    blocked = sum(1 for column in self.dst_groups[dg].columns if not column >> g & 1)
+                    if blocked:
                         key = (self.pods[si].namespace, self.pods[di].namespace)
-                        allowed[key] = allowed.get(key, 0) + 1
-        allow_names: dict[tuple[str, str], set[str]] = {}
-        block_names: dict[tuple[str, str], set[str]] = {}
-        for (p, ns2), m in allow_in.items():
-            for ns1, groups in any_of_ns.items():
-                if m & groups:
-                    allow_names.setdefault((ns1, ns2), set()).add(f"{self.policies[p].key} (ingress)")
-        for (p, ns2), m in block_in.items():
-            for ns1, groups in any_of_ns.items():
-                if m & groups:
-                    block_names.setdefault((ns1, ns2), set()).add(f"{self.policies[p].key} (ingress)")
-        for (p, ns2), m in allow_eg.items():  # an egress policy selects pods of its own namespace only
-            ns1 = self.policies[p].namespace
-            if ns1 in any_of_ns and m & any_of_ns[ns1]:
-                allow_names.setdefault((ns1, ns2), set()).add(f"{self.policies[p].key} (egress)")
+                        allowed[key] = allowed.get(key, 0) + blocked
+        only_forced: dict[int, int] = {}
+        for (g, dg), k in forced_pairs.items():
+            if k == size[g] * n_dst[dg]:
+                only_forced[dg] = only_forced.get(dg, 0) | (1 << g)
+        allow_in: dict[int, int] = {}  # ingress policy -> source groups a rule of it allowed
+        block_in: dict[int, int] = {}  # ingress policy -> source groups blocked at its pods
+        allow_eg: dict[str, set[int]] = {}  # destination namespace -> egress policies that allowed some cell
+        blocked_eg: dict[str, int] = {}  # destination namespace -> source groups blocked by their egress side
+        for dg, count in n_dst.items():
+            group = self.dst_groups[dg]
+            ns2 = group.rep.namespace
+            usable = present & ~only_forced.get(dg, 0)
+            for pi, column in enumerate(group.columns):
+                bits = format(column & present, f"0{width}b")  # group g at index width-1-g
+                for ns1, lo, hi in ranges:
+                    k = bits.count("1", width - hi, width - lo)
+                    if k:
+                        allowed[ns1, ns2] = allowed.get((ns1, ns2), 0) + k * count
+                for g, ns1, extra in heavy:
+                    if column >> g & 1:
+                        allowed[ns1, ns2] = allowed.get((ns1, ns2), 0) + extra * count
+                if policies and self.enforced:
+                    self._deciders(group, pi, column, usable, allow_in, block_in, allow_eg.setdefault(ns2, set()), blocked_eg)
+        names: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+
+        def note(ns1: str, ns2: str, which: int, name: str) -> None:
+            names.setdefault((ns1, ns2), (set(), set()))[which].add(name)
+
+        def namespaces_in(mask: int) -> Iterator[str]:
+            for ns1, lo, hi in ranges:
+                if mask >> lo & ((1 << (hi - lo)) - 1):
+                    yield ns1
+
+        for p, m in allow_in.items():
+            for ns1 in namespaces_in(m):
+                note(ns1, self.policies[p].namespace, 0, f"{self.policies[p].key} (ingress)")
+        for p, m in block_in.items():
+            for ns1 in namespaces_in(m):
+                note(ns1, self.policies[p].namespace, 1, f"{self.policies[p].key} (ingress)")
+        for ns2, found in allow_eg.items():  # an egress policy selects pods of its own namespace only
+            for p in found:
+                if self.policies[p].namespace in n_src:
+                    note(self.policies[p].namespace, ns2, 0, f"{self.policies[p].key} (egress)")
         for ns2, m in blocked_eg.items():
             for p, selected in self._src_selected.items():
-                ns1 = self.policies[p].namespace
-                if ns1 in any_of_ns and selected & m & any_of_ns[ns1]:
-                    block_names.setdefault((ns1, ns2), set()).add(f"{self.policies[p].key} (egress)")
+                if self.policies[p].namespace in n_src and selected & m:
+                    note(self.policies[p].namespace, ns2, 1, f"{self.policies[p].key} (egress)")
         out = []
-        for key in sorted(total):
-            a, t = allowed.get(key, 0), total[key]
-            out.append(NamespacePair(
-                key[0], key[1], a, t,
-                sorted(allow_names.get(key, ())) if a else [],
-                sorted(block_names.get(key, ())) if a < t else [],
-            ))
+        for ns1 in sorted(n_src):
+            for ns2 in sorted(ports_to):
+                total = n_src[ns1] * ports_to[ns2]
+                a = allowed.get((ns1, ns2), 0)
+                allowing, blocking = names.get((ns1, ns2), ((), ()))
+                out.append(NamespacePair(ns1, ns2, a, total, sorted(allowing) if a else [], sorted(blocking) if a < total else []))
         return out
 
-    def allowed_by_group(self, si: int, di: int, port: int, protocol: str) -> bool:
-        g = self.dst_groups[self.dst_of[di]]
-        return bool(g.columns[g.ports.index((port, protocol))] >> self.src_of[si] & 1)
+    def _deciders(self, group: _DstGroup, pi: int, column: int, usable: int, allow_in, block_in, allow_eg: set[int], blocked_eg) -> None:
+        """Record which policies allowed or blocked the cells of one column (for the summary).
 
-    def _deciders(self, group: _DstGroup, pi: int, column: int, ns2: str, allow_in, block_in, allow_eg, blocked_eg) -> None:
-        """Record which policies allowed or blocked the cells of one column (for the summary)."""
-        ok = group.admitting[pi]
+        `usable`: the source groups whose cells count (present among the sources, not only forced cells).
+        """
+        ingress, egress, egress_policies = group.halves[pi]
+        column &= usable
         if group.ingress_policies:
-            ingress = 0
+            ok = group.admitting[pi]
             for p in group.ingress_policies:
                 for r in self._rules_of[p, INGRESS]:
                     if r in ok:
-                        ingress |= self._rule_sources[r]
                         hit = self._rule_sources[r] & column
                         if hit:
-                            allow_in[p, ns2] = allow_in.get((p, ns2), 0) | hit
-            blocked = self._all_src & ~ingress
+                            allow_in[p] = allow_in.get(p, 0) | hit
+            blocked = usable & ~ingress
             if blocked:
                 for p in group.ingress_policies:
-                    block_in[p, ns2] = block_in.get((p, ns2), 0) | blocked
-        egress = self._all_src & ~self._egress_isolated
-        for p in {self._rule_policy[r] for r in group.egress_rules & ok}:
-            egress |= self._src_selected[p]
-            hit = self._src_selected[p] & column
-            if hit:
-                allow_eg[p, ns2] = allow_eg.get((p, ns2), 0) | hit
-        blocked = self._all_src & ~egress
+                    block_in[p] = block_in.get(p, 0) | blocked
+        for p in egress_policies - allow_eg:
+            if self._src_selected[p] & column:
+                allow_eg.add(p)
+        blocked = usable & ~egress
         if blocked:
+            ns2 = group.rep.namespace
             blocked_eg[ns2] = blocked_eg.get(ns2, 0) | blocked
 
     def _admits(self, rule: int, port: int, proto: str, dst: Pod) -> bool:
