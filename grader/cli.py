@@ -127,10 +127,22 @@ def cmd_sim_matrix(args: argparse.Namespace) -> int:
     picked_dst = _select_pods(world, args.dst or [], "--to")
     # kind's own pods are left out unless asked for by name
     pods = [p for p in world.pods if not is_system_namespace(p.namespace) or p.key in picked_src or p.key in picked_dst]
-    grouped = grouped_matrix(world, pods)
     sources = [i for i, p in enumerate(pods) if not args.src or p.key in picked_src]
     destinations = [i for i, p in enumerate(pods) if not args.dst or p.key in picked_dst]
     out = sys.stdout
+    text = not args.summary and not args.json
+    cells = len(sources) * sum(len({(c.port, c.protocol) for c in pods[i].ports}) for i in destinations)
+    if text and not cells:
+        print("no pod declares a container port: nothing to tabulate" if not args.dst else "no cells: these destinations declare no container port")
+        return EXIT_OK
+    if text and args.max_cells and cells > args.max_cells:  # refused before any work
+        raise UsageError(
+            f"the text table would have {cells:,} cells ({len(sources):,} source pods x {len(destinations):,} destination pods, "
+            f"per port), more than --max-cells {args.max_cells:,}. Narrow it: --from NS or NS/POD (rows), --to NS or NS/POD "
+            f"(columns), e.g. --from {pods[sources[0]].namespace} --to {pods[destinations[0]].namespace}; or ask for --summary "
+            "(per namespace pair) or --json (streamed, any size). See grade sim matrix --help."
+        )
+    grouped = grouped_matrix(world, pods)
     if args.summary:
         _print_summary(grouped, sources, destinations, args.json)
         return EXIT_OK
@@ -138,17 +150,6 @@ def cmd_sim_matrix(args: argparse.Namespace) -> int:
         for chunk in grouped.json_cells(sources, destinations):
             out.write(chunk)
         return EXIT_OK
-    cells = grouped.cell_count(sources, destinations)
-    if not cells:
-        print("no pod declares a container port: nothing to tabulate" if not args.src and not args.dst else "no cells: these destinations declare no container port")
-        return EXIT_OK
-    if args.max_cells and cells > args.max_cells:
-        raise UsageError(
-            f"the text table would have {cells:,} cells ({len(sources):,} source pods x {len(destinations):,} destination pods, "
-            f"per port), more than --max-cells {args.max_cells:,}. Narrow it: --from NS or NS/POD (rows), --to NS or NS/POD "
-            f"(columns), e.g. --from {pods[sources[0]].namespace} --to {pods[destinations[0]].namespace}; or ask for --summary "
-            "(per namespace pair) or --json (streamed, any size). See grade sim matrix --help."
-        )
     for chunk in grouped.text_tables(sources, destinations):
         out.write(chunk)
     if not world.cni_enforces_policy:

@@ -160,3 +160,36 @@ def test_connect_says_when_a_pods_node_is_the_simulators_guess():
     assert "placement: shop/web-0 runs on" in out and "simulator's guess" in out
     c = json.loads(grade("sim", "connect", EXAMPLE, "--from", "shop/web-0", "--to", "api:8080", "--json").stdout)
     assert any("simulator's guess" in note for note in c["placement_guesses"]) and c["placement_note"] == ""
+
+
+def test_matrix_summary_counts_each_namespace_pair_and_names_the_deciding_policies():
+    out = grade("sim", "matrix", EXAMPLE, "--summary").stdout
+    line = next(row for row in out.splitlines() if row.startswith("shop  "))
+    assert line.split()[:4] == ["shop", "shop", "19", "25"]  # 5 pods: web x2 (80), api x2 (8080), db (5432)
+    assert "blocked by" in line and "shop/default-deny-ingress (ingress)" in line
+    pairs = json.loads(grade("sim", "matrix", EXAMPLE, "--summary", "--json").stdout)
+    assert pairs == [{"from": "shop", "to": "shop", "allowed": 19, "total": 25, "allowed_by": pairs[0]["allowed_by"], "blocked_by": pairs[0]["blocked_by"]}]
+    assert "shop/db-from-api (ingress)" in pairs[0]["allowed_by"] and "shop/db-from-api (ingress)" in pairs[0]["blocked_by"]
+
+
+def test_matrix_from_and_to_narrow_rows_and_columns():
+    out = grade("sim", "matrix", EXAMPLE, "--from", "shop/web", "--to", "shop/db").stdout
+    assert out.split("\n\n")[0].splitlines() == [
+        "TCP/5432  (rows: from, columns: to; . allowed, X blocked)", "-\tshop/db", "shop/web-0\tX", "shop/web-1\tX"]
+    cells = json.loads(grade("sim", "matrix", EXAMPLE, "--from", "shop/api", "--to", "shop/db", "--json").stdout)
+    assert [c["allowed"] for c in cells] == [True, True] and {c["from"].split("-")[0] for c in cells} == {"shop/api"}
+
+
+def test_matrix_text_too_large_is_refused_with_how_to_narrow_it():
+    p = grade("sim", "matrix", EXAMPLE, "--max-cells", "10", check=False)
+    assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
+    assert "25 cells" in p.stderr and "--from" in p.stderr and "--to" in p.stderr and "--summary" in p.stderr
+    assert grade("sim", "matrix", EXAMPLE, "--max-cells", "10", "--from", "shop/db").stdout.startswith("TCP/")
+
+
+def test_matrix_help_explains_narrowing_and_the_size_limit():
+    text = grade("sim", "matrix", "--help").stdout
+    for option in ("--from", "--to", "--namespace", "--summary", "--max-cells", "NS/POD"):
+        assert option in text
+    p = grade("sim", "matrix", EXAMPLE, "--from", "nope", check=False)
+    assert p.returncode == 2 and "namespace 'nope' has no pods" in p.stderr and "shop" in p.stderr

@@ -457,10 +457,6 @@ class GroupedMatrix:
 
     # ------------------------------------------------------------------------------------- text
 
-    def cell_count(self, sources: list[int], destinations: list[int]) -> int:
-        """How many cells the tables of these sources and destinations hold."""
-        return len(sources) * sum(len(self.ports_of(d)) for d in destinations)
-
     def ports(self, destinations: list[int]) -> list[tuple[int, str]]:
         """The distinct (port, protocol) of these destinations, sorted."""
         return sorted({q for dg in {self.dst_of[d] for d in destinations} for q in self.dst_groups[dg].ports})
