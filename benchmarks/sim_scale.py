@@ -289,6 +289,9 @@ class Runner:
         self.repo, self.repeat, self.workdir = repo, repeat, workdir
         self.env = dict(os.environ, PYTHONPATH=str(repo))  # the checkout under test, not an installed copy
         self.cases: dict[tuple[str, int, int], Path] = {}
+        help_text = subprocess.run([sys.executable, "-m", "grader.cli", "sim", "matrix", "--help"], cwd=repo, env=self.env,
+                                   capture_output=True, text=True).stdout
+        self.options = {o for o in ("--summary", "--max-cells") if o in help_text}  # an older checkout lacks them
 
     def case(self, shape: str, pods: int, policies: int) -> Path:
         key = (shape, pods, policies)
@@ -296,17 +299,21 @@ class Runner:
             self.cases[key] = write_case(self.workdir / f"{shape}-{pods}-{policies}", SHAPES[shape](pods, policies))
         return self.cases[key]
 
-    def grade_cmd(self, folder: Path, mode: str) -> list[str]:
+    def grade_cmd(self, folder: Path, mode: str, no_limit: bool = False) -> list[str]:
         extra = {"text": [], "json": ["--json"], "summary": ["--summary"]}[mode]
+        if no_limit and mode == "text" and "--max-cells" in self.options:
+            extra = ["--max-cells", "0"]  # a growth row measures the table past the size a user is refused at
         return [sys.executable, "-m", "grader.cli", "sim", "matrix", str(folder), *extra]
 
-    def measure(self, shape: str, pods: int, policies: int, mode: str) -> dict:
+    def measure(self, shape: str, pods: int, policies: int, mode: str, no_limit: bool = False, repeat: int | None = None) -> dict:
         folder = self.case(shape, pods, policies)
         times, peaks = [], []
         size, status, err = 0, 0, ""
         load_before = os.getloadavg()[0]
-        for _ in range(self.repeat):
-            t, rss, size, status, err = run_once(self.grade_cmd(folder, mode), self.repo, self.workdir / "out", self.env)
+        if mode == "summary" and "--summary" not in self.options:
+            return {"shape": shape, "pods": pods, "policies": policies, "mode": mode, "status": -1, "load": load_before, "error": "no --summary in this checkout"}
+        for _ in range(repeat or self.repeat):
+            t, rss, size, status, err = run_once(self.grade_cmd(folder, mode, no_limit), self.repo, self.workdir / "out", self.env)
             if status != 0:
                 break
             times.append(t)
@@ -343,34 +350,44 @@ def fitted_exponent(xs: list[float], ys: list[float]) -> float:
 
 
 def phases(repo: Path, folder: Path) -> None:
-    """Where the time of one `grade sim matrix` goes, in-process: validation reported apart."""
+    """Where the time of one `grade sim matrix` goes, in-process, one run: validation reported apart."""
     code = f"""
-import io, sys, time, contextlib, glob
-sys.path.insert(0, {str(repo)!r})
+import io, sys, time, glob
 t0 = time.perf_counter()
 import yaml
 from pathlib import Path
-from grader import cli
+import grader.cli
 from grader.manifests import load
-from grader.model.workloads import build_world
+from grader.model.policy import grouped_matrix
+from grader.model.workloads import build_world, is_system_namespace
 t1 = time.perf_counter()
-files = sorted(glob.glob({str(folder)!r} + '/*.yaml'))
-loader = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
-for f in files:
-    list(yaml.compose_all(open(f).read(), Loader=loader))
+try:
+    import kubernetes.client  # what grader.manifests validated with when this was written; imported on first use
+except ImportError:
+    pass
 t2 = time.perf_counter()
-manifests = load([Path({str(folder)!r})])
+loader = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+for f in sorted(glob.glob({str(folder)!r} + '/*.yaml')):
+    list(yaml.compose_all(open(f).read(), Loader=loader))
 t3 = time.perf_counter()
-world = build_world(manifests, include_system=True)
+manifests = load([Path({str(folder)!r})])
 t4 = time.perf_counter()
-with contextlib.redirect_stdout(io.StringIO()):
-    cli.main(['sim', 'matrix', {str(folder)!r}])
+world = build_world(manifests, include_system=True)
 t5 = time.perf_counter()
-print(f"imports {{t1-t0:.2f}} s | YAML parse alone {{t2-t1:.2f}} s | grader.manifests.load (parse + validation) {{t3-t2:.2f}} s "
-      f"(validation ~{{(t3-t2)-(t2-t1):.2f}} s) | build_world {{t4-t3:.2f}} s | whole `sim matrix` in-process {{t5-t4:.2f}} s "
-      f"(so matrix + output ~{{(t5-t4)-(t4-t2):.2f}} s)")
+pods = [p for p in world.pods if not is_system_namespace(p.namespace)]
+grouped = grouped_matrix(world, pods)
+t6 = time.perf_counter()
+everyone = list(range(len(pods)))
+with open('/dev/null', 'w') as out:
+    for chunk in grouped.text_tables(everyone, everyone):
+        out.write(chunk)
+t7 = time.perf_counter()
+print(f"imports {{t1-t0:.2f}} + kubernetes.client import {{t2-t1:.2f}} | YAML compose alone {{t3-t2:.2f}} | "
+      f"manifests.load {{t4-t3:.2f}} (so validation ~{{(t4-t3)-(t3-t2):.2f}}) | build_world {{t5-t4:.2f}} | "
+      f"grouped matrix {{t6-t5:.2f}} | text output {{t7-t6:.2f}}   [seconds; load {{__import__('os').getloadavg()[0]:.1f}}]")
 """
-    subprocess.run([sys.executable, "-c", code], cwd=repo, check=False)
+    p = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True)
+    print(p.stdout.strip() or f"(this checkout cannot be timed in phases: {(p.stderr.strip().splitlines() or ['?'])[-1][:100]})")
 
 
 def instructions(runner: Runner, shape: str, pods: int, policies: int, mode: str) -> str:
@@ -462,6 +479,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instructions", action="store_true", help="also count instructions of the target rows with valgrind (slow)")
     parser.add_argument("--compare", metavar="BIN", help="a cyclonus or policy-assistant binary to run on the same clusters")
     parser.add_argument("--keep", type=Path, help="write the generated YAML here and keep it")
+    parser.add_argument("--pods", type=int, nargs="+", default=[250, 500, 1000, 2000], help="pod counts of the growth table")
+    parser.add_argument("--policies", type=int, nargs="+", default=[50, 200, 500], help="policy counts of the growth table")
+    parser.add_argument("--modes", nargs="+", default=["text", "json", "summary"], help="modes of the growth table with pods")
+    parser.add_argument("--rows", nargs="+", metavar="SHAPE,PODS,POLICIES,MODE", help="measure only these rows, e.g. varied,1000,200,text")
     args = parser.parse_args(argv)
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="sim-scale-"))
@@ -469,6 +490,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"grade from {runner.repo}; inputs in {workdir}; {os.cpu_count()} CPUs; `uptime` load: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; median of {args.repeat} runs")
     try:
+        if args.rows:
+            rows = []
+            for spec in args.rows:
+                shape, pods, policies, mode = spec.split(",")
+                rows.append(runner.measure(shape, int(pods), int(policies), mode, no_limit=True))
+            print_rows(rows)
+            return 0
         print("\n== targets (issue 18)")
         targets = [
             ("varied", 1000, 200, "text"), ("varied", 1000, 200, "json"), ("varied", 1000, 200, "summary"),
@@ -496,15 +524,15 @@ def main(argv: list[str] | None = None) -> int:
         print("(the machine may be shared: compare the load column; the numbers are wall-clock of the whole process)")
 
         if not args.quick:
-            for mode in ("text", "json", "summary"):
+            for mode in args.modes:
                 print(f"\n== growth with pods (varied, 200 policies, {mode})")
-                grow = [runner.measure("varied", n, 200, mode) for n in (250, 500, 1000, 2000)]
+                grow = [runner.measure("varied", n, 200, mode, no_limit=True) for n in args.pods]
                 print_rows(grow)
                 ok = [r for r in grow if r["status"] == 0]
                 if len(ok) >= 2:
                     print(f"fitted exponent: time ~ pods^{fitted_exponent([r['pods'] for r in ok], [r['median'] for r in ok]):.2f}")
             print("\n== growth with policies (varied, 1,000 pods, text)")
-            grow = [runner.measure("varied", 1000, n, "text") for n in (50, 200, 500)]
+            grow = [runner.measure("varied", 1000, n, "text") for n in args.policies]
             print_rows(grow)
             ok = [r for r in grow if r["status"] == 0]
             if len(ok) >= 2:

@@ -231,3 +231,20 @@ def test_an_ipblock_splits_groups_only_where_it_cuts():
     grouped = grouped_matrix(world)
     assert grouped.src_group_count == 2
     assert grouped.count()[0] == sum(1 for s in pods for d in pods if s is d or s.ip.startswith("10.244.0."))
+
+
+def test_summary_counts_past_255_pods_per_group_and_255_columns_per_namespace():
+    web = [Pod("x", f"web-{i}", {"app": "web"}, f"10.244.0.{i % 250 + 2}" if i < 250 else f"10.244.1.{i - 248}", "course-worker", [ContainerPort(80)]) for i in range(300)]
+    db = [Pod("x", f"db-{i}", {"app": "db"}, f"10.244.2.{i + 2}", "course-worker", [ContainerPort(5432)]) for i in range(5)]
+    many = [Pod("y", f"svc-{i}", {"app": f"svc{i}"}, f"10.244.3.{i % 250 + 2}" if i < 250 else f"10.244.4.{i - 248}", "course-worker", [ContainerPort(1000 + i)]) for i in range(300)]
+    spec = {"podSelector": {"matchLabels": {"app": "db"}}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}]}]}
+    obj = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "db", "namespace": "x"}, "spec": spec}
+    world = World(nodes=[Node(n, ip) for n, ip in NODES], namespaces={"x": Namespace("x"), "y": Namespace("y")},
+                  pods=web + db + many, policies=[Raw("NetworkPolicy", "x", "db", obj)])
+    everyone = list(range(len(world.pods)))
+    pairs = {(p.src, p.dst): p for p in grouped_matrix(world).summary(everyone, everyone)}
+    # x -> x: everything but db -> other db (5 x 4 cells): db isolates itself to web sources
+    assert (pairs["x", "x"].allowed, pairs["x", "x"].total) == (305 * 305 - 20, 305 * 305)
+    assert pairs["x", "x"].blocked_by == ["x/db (ingress)"] and pairs["x", "x"].allowed_by == ["x/db (ingress)"]
+    assert (pairs["y", "y"].allowed, pairs["y", "y"].total) == (300 * 300, 300 * 300)  # 300 columns, none isolated
+    assert (pairs["y", "x"].allowed, pairs["y", "x"].total) == (300 * 300, 300 * 305)  # y cannot reach db

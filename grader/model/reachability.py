@@ -30,6 +30,7 @@ import gc
 import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import getitem
 
@@ -39,6 +40,19 @@ from grader.model.selectors import matches
 
 _TO_CHARS = str.maketrans("01", "X.")  # a column's bits, as the e2e table prints them
 _TO_BITS = bytes.maketrans(b"X.", b"\x00\x01")
+_BIT_BYTES = bytes.maketrans(b"01", b"\x00\x01")
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Build many small acyclic objects without the cyclic GC rescanning them as they grow (about 20%)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _signatures(masks: list[int], width: int) -> list[str]:
@@ -72,7 +86,8 @@ class _DstGroup:
     ports: tuple[tuple[int, str], ...]  # distinct (port, protocol) in declaration order
     columns: list[int] = field(default_factory=list)  # per port: the allowed source groups (a mask)
     ingress_policies: list[int] = field(default_factory=list)  # indices into _Index.policies
-    egress_rules: set[int] = field(default_factory=set)  # egress rules whose peers admit this group
+    egress_slots: list[int] = field(default_factory=list)  # peer sets of egress rules this group is in
+    declared: tuple = ()  # (declared ports with names, hostNetwork): what port entries are checked against
     admitting: list[frozenset[int]] = field(default_factory=list)  # per port: the rules whose ports admit it
     # per port: sources the ingress side allows, sources the egress side allows, egress policies admitting it
     halves: list[tuple[int, int, frozenset[int]]] = field(default_factory=list)
@@ -94,6 +109,10 @@ class GroupedMatrix:
     """The reachability matrix of `pods` (sources and destinations), kept per group of pods."""
 
     def __init__(self, world: World, pods: list[Pod]):
+        with _no_cyclic_gc():
+            self._build(world, pods)
+
+    def _build(self, world: World, pods: list[Pod]) -> None:
         self.pods = pods
         self.enforced = world.cni_enforces_policy
         n = len(pods)
@@ -302,32 +321,43 @@ class GroupedMatrix:
             if g is None:
                 g = dgroups[key] = len(self.dst_groups)
                 group = _DstGroup(pod, tuple(dict.fromkeys((p.port, p.protocol) for p in pod.ports)))
+                group.declared = (declared, pod.host_network)
                 for s in _ones(sig, 0, n_slots):
-                    group.ingress_policies.extend(slot_policies.get(s, ()))
-                    group.egress_rules.update(slot_rules.get(s, ()))
-                group.egress_rules |= always_rules
+                    if s in slot_policies:
+                        group.ingress_policies.extend(slot_policies[s])
+                    if s in slot_rules:
+                        group.egress_slots.append(s)
                 self.dst_groups.append(group)
             self._dst_of_bit.append(g)
 
         # --- the columns: per destination group and port, the source groups allowed
-        # which rules' ports admit a port on a destination depends only on its declared ports
-        admitting_cache: dict[tuple, frozenset[int]] = {}
+        # Which rules' ports admit a port on a destination depends only on the port and the names that
+        # resolve to it there: one "port key" per such combination, numbered.
+        port_keys: dict[tuple, int] = {}
+        admitting: list[frozenset[int]] = []  # port key -> rules whose ports admit it
+        keys_of_declared: dict[tuple, list[int]] = {}
+        by_slot: dict[tuple[int, int], frozenset[int]] = {}  # (slot, key) -> egress policies admitting
+        always: dict[int, frozenset[int]] = {}  # key -> egress policies with a rule to every peer admitting
         every_rule = range(len(self._rule_ports))
         for group in self.dst_groups:
             rep = group.rep
+            keys = keys_of_declared.get(group.declared)
+            if keys is None:
+                keys = keys_of_declared[group.declared] = []
+                for port, proto in group.ports:
+                    # a rule's port entry sees the number, and the names that resolve to it on this pod
+                    names = tuple(sorted({
+                        cp.name for cp in rep.ports
+                        if cp.name and cp.protocol == proto and (rep.named_port(cp.name, proto) or cp).port == port
+                    }))
+                    pk = (port, proto, names, rep.host_network)
+                    if pk not in port_keys:
+                        port_keys[pk] = len(admitting)
+                        admitting.append(frozenset(r for r in every_rule if self._admits(r, port, proto, rep)))
+                    keys.append(port_keys[pk])
             own_rules = {r for pi in group.ingress_policies for r in rules_of[pi, INGRESS]}
-            for port, proto in group.ports:
-                # a rule's port entry sees the number, and the names that resolve to it on this pod
-                names = tuple(sorted({
-                    cp.name for cp in rep.ports
-                    if cp.name and cp.protocol == proto and (rep.named_port(cp.name, proto) or cp).port == port
-                }))
-                key = (port, proto, names, rep.host_network)
-                ok = admitting_cache.get(key)
-                if ok is None:
-                    ok = admitting_cache[key] = frozenset(
-                        r for r in every_rule if self._admits(r, port, proto, rep)
-                    )
+            for k in keys:
+                ok = admitting[k]
                 group.admitting.append(ok)
                 if group.ingress_policies:
                     ingress = 0
@@ -335,12 +365,23 @@ class GroupedMatrix:
                         ingress |= self._rule_sources[r]
                 else:
                     ingress = self._all_src
+                policies = always.get(k)
+                if policies is None:
+                    policies = always[k] = frozenset(self._rule_policy[r] for r in always_rules if r in ok)
+                parts = []
+                for s in group.egress_slots:
+                    found = by_slot.get((s, k))
+                    if found is None:
+                        found = by_slot[s, k] = frozenset(self._rule_policy[r] for r in slot_rules[s] if r in ok)
+                    if found:
+                        parts.append(found)
+                if parts:
+                    policies = policies.union(*parts)
                 egress = self._all_src & ~self._egress_isolated
-                admitting_policies = frozenset({self._rule_policy[r] for r in group.egress_rules & ok})
-                for pi in admitting_policies:
+                for pi in policies:
                     egress |= self._src_selected[pi]
                 group.columns.append(ingress & egress)
-                group.halves.append((ingress, egress, admitting_policies))
+                group.halves.append((ingress, egress, policies))
 
         self.src_of = [self._src_of_bit[bit_of[i]] for i in range(n)]  # pod index -> source group
         self.dst_of = [self._dst_of_bit[bit_of[i]] for i in range(n)]  # pod index -> destination group
@@ -420,14 +461,8 @@ class GroupedMatrix:
 
     def to_list(self) -> list[MatrixCell]:
         """All cells as a list (what `policy.matrix()` returns)."""
-        # Millions of small acyclic objects: the cyclic GC would rescan them over and over while the list grows.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with _no_cyclic_gc():
             return list(self.cells())
-        finally:
-            if gc_was_enabled:
-                gc.enable()
 
     def _defaults(self, sources, destinations) -> tuple[list[int], list[int]]:
         everyone = list(range(len(self.pods)))
@@ -520,6 +555,10 @@ class GroupedMatrix:
         is isolated); blocked_by: policies isolating pods whose cells in the pair are blocked (on the
         side that blocks). Counts are exact; computed per group, never per cell.
         """
+        with _no_cyclic_gc():
+            return self._summary(sources, destinations, policies)
+
+    def _summary(self, sources: list[int], destinations: list[int], policies: bool) -> list[NamespacePair]:
         width = self.src_group_count
         size = [0] * width  # source pods of each group among `sources`
         n_src: dict[str, int] = {}
@@ -567,21 +606,43 @@ class GroupedMatrix:
         block_in: dict[int, int] = {}  # ingress policy -> source groups blocked at its pods
         allow_eg: dict[str, set[int]] = {}  # destination namespace -> egress policies that allowed some cell
         blocked_eg: dict[str, int] = {}  # destination namespace -> source groups blocked by their egress side
-        for dg, count in n_dst.items():
-            group = self.dst_groups[dg]
-            ns2 = group.rep.namespace
-            usable = present & ~only_forced.get(dg, 0)
-            for pi, column in enumerate(group.columns):
-                bits = format(column & present, f"0{width}b")  # group g at index width-1-g
-                for ns1, lo, hi in ranges:
-                    k = bits.count("1", width - hi, width - lo)
-                    if k:
-                        allowed[ns1, ns2] = allowed.get((ns1, ns2), 0) + k * count
-                for g, ns1, extra in heavy:
-                    if column >> g & 1:
-                        allowed[ns1, ns2] = allowed.get((ns1, ns2), 0) + extra * count
-                if policies and self.enforced:
-                    self._deciders(group, pi, column, usable, allow_in, block_in, allow_eg.setdefault(ns2, set()), blocked_eg)
+        # Allowed cells per namespace pair: the columns of one destination namespace are added up as
+        # byte vectors (one byte per source group, so at most 255 columns at a time), then each source
+        # namespace's range of groups is summed: per column a few operations in C, not one per group.
+        by_ns2: dict[str, list[int]] = {}
+        for dg in n_dst:
+            by_ns2.setdefault(self.dst_groups[dg].rep.namespace, []).append(dg)
+
+        def add_up(vector: int, ns2: str, times: int = 1) -> None:
+            counts = vector.to_bytes(width, "big")  # counts[width-1-g]: columns allowing group g
+            for ns1, lo, hi in ranges:
+                k = sum(counts[width - hi : width - lo])
+                if k:
+                    allowed[ns1, ns2] = allowed.get((ns1, ns2), 0) + k * times
+            for g, ns1, extra in heavy:
+                if counts[width - 1 - g]:
+                    allowed[ns1, ns2] = allowed.get((ns1, ns2), 0) + extra * counts[width - 1 - g] * times
+
+        for ns2, dgs in by_ns2.items():
+            vector, columns_in = 0, 0
+            for dg in dgs:
+                group, count = self.dst_groups[dg], n_dst[dg]
+                usable = present & ~only_forced.get(dg, 0)
+                for pi, column in enumerate(group.columns):
+                    if width:
+                        one = int.from_bytes(format(column & present, f"0{width}b").encode().translate(_BIT_BYTES), "big")
+                        if count > 255:
+                            add_up(one, ns2, count)
+                        else:
+                            if columns_in + count > 255:
+                                add_up(vector, ns2)
+                                vector, columns_in = 0, 0
+                            vector += one * count
+                            columns_in += count
+                    if policies and self.enforced:
+                        self._deciders(group, pi, column, usable, allow_in, block_in, allow_eg.setdefault(ns2, set()), blocked_eg)
+            if columns_in:
+                add_up(vector, ns2)
         names: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
 
         def note(ns1: str, ns2: str, which: int, name: str) -> None:
