@@ -364,7 +364,7 @@ import yaml
 from pathlib import Path
 import grader.cli
 from grader.manifests import load
-from grader.model.policy import grouped_matrix
+from grader.model.reachability import grouped_matrix
 from grader.model.workloads import build_world, is_system_namespace
 t1 = time.process_time()
 try:

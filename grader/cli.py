@@ -119,7 +119,7 @@ def _select_pods(world, refs: list[str], option: str) -> set[str]:
 
 
 def cmd_sim_matrix(args: argparse.Namespace) -> int:
-    from grader.model.policy import grouped_matrix
+    from grader.model.reachability import grouped_matrix
     from grader.model.workloads import is_system_namespace
 
     world = _load_world(args.paths, args.namespace, not args.no_policy)

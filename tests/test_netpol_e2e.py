@@ -15,7 +15,8 @@ from __future__ import annotations
 import pytest
 
 from grader.model.objects import ContainerPort, Namespace, Node, Pod, Raw, World
-from grader.model.policy import MatrixCell, evaluate, format_matrix, matrix
+from grader.model.policy import MatrixCell, evaluate, format_matrix
+from grader.model.reachability import matrix
 
 NAMESPACES = ("x", "y", "z")
 POD_NAMES = ("a", "b", "c")

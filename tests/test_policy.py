@@ -14,11 +14,12 @@ from grader.model.objects import ContainerPort, Namespace, Node, Pod, Raw, World
 from grader.model.policy import (
     evaluate,
     format_matrix,
-    matrix,
     policy_errors,
     policy_types,
     selecting_policies,
 )
+
+from grader.model.reachability import matrix
 
 _ips = itertools.count(10)
 

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.model.objects import ContainerPort, Namespace, Node, Pod, Raw, World
-from grader.model.policy import evaluate, grouped_matrix, matrix, selecting_policies
+from grader.model.policy import evaluate, selecting_policies
+from grader.model.reachability import grouped_matrix, matrix
 
 NAMESPACES = ("x", "y", "z")
 NODES = (("course-worker", "172.18.0.3"), ("course-worker2", "172.18.0.4"))

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.model.objects import ContainerPort, Namespace, Node, Pod, Raw, World
-from grader.model.policy import MatrixCell, evaluate, format_matrix, grouped_matrix, matrix
+from grader.model.policy import MatrixCell, evaluate, format_matrix
+from grader.model.reachability import grouped_matrix, matrix
 
 NAMESPACES = ("x", "y", "z", "w")
 NODES = (("course-worker", "172.18.0.3"), ("course-worker2", "172.18.0.4"))

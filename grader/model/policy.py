@@ -601,23 +601,6 @@ def evaluate(
 # -------------------------------------------------------------------------------- whole matrices
 
 
-def grouped_matrix(world: World, pods: list[Pod] | None = None):
-    """The reachability matrix of `pods` (default: every pod) in grouped form: see grader.model.reachability."""
-    from grader.model.reachability import GroupedMatrix  # it builds on this module
-
-    return GroupedMatrix(world, list(world.pods if pods is None else pods))
-
-
-def matrix(world: World, pods: list[Pod] | None = None) -> list[MatrixCell]:
-    """Every (source pod, destination pod, distinct (containerPort, protocol) of the destination) cell.
-
-    Identical to calling `evaluate` on each pair, but evaluated once per group of pods that no
-    policy can tell apart. hostNetwork pods are included as sources and destinations; NetworkPolicy
-    does not isolate them (their traffic is node traffic, see the module docstring).
-    """
-    return grouped_matrix(world, pods).to_list()
-
-
 def table_header(port: int, protocol: str, destinations: list[str]) -> str:
     """The first two lines of the upstream e2e truth table of one port."""
     return f"{protocol}/{port}  (rows: from, columns: to; . allowed, X blocked)\n" + "\t".join(["-", *destinations])

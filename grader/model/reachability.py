@@ -460,7 +460,7 @@ class GroupedMatrix:
                 yield MatrixCell(src_key, dst_key, port, proto, c == 46)
 
     def to_list(self) -> list[MatrixCell]:
-        """All cells as a list (what `policy.matrix()` returns)."""
+        """All cells as a list (what `matrix()` returns)."""
         with _no_cyclic_gc():
             return list(self.cells())
 
@@ -706,3 +706,21 @@ class GroupedMatrix:
     def _admits(self, rule: int, port: int, proto: str, dst: Pod) -> bool:
         ports = self._rule_ports[rule]
         return ports is None or any(_port_matches(pp, port, proto, dst) for pp in ports)
+
+
+# -------------------------------------------------------------------------------- whole matrices
+
+
+def grouped_matrix(world: World, pods: list[Pod] | None = None) -> GroupedMatrix:
+    """The reachability matrix of `pods` (default: every pod) in grouped form (GroupedMatrix)."""
+    return GroupedMatrix(world, list(world.pods if pods is None else pods))
+
+
+def matrix(world: World, pods: list[Pod] | None = None) -> list[MatrixCell]:
+    """Every (source pod, destination pod, distinct (containerPort, protocol) of the destination) cell.
+
+    Identical to calling `evaluate` on each pair, but evaluated once per group of pods that no
+    policy can tell apart. hostNetwork pods are included as sources and destinations; NetworkPolicy
+    does not isolate them (their traffic is node traffic, see the module docstring).
+    """
+    return grouped_matrix(world, pods).to_list()
