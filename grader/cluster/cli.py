@@ -14,7 +14,8 @@ from rich.console import Console
 
 from grader.cluster import addons, versions
 from grader.cluster.doctor import Check, detect_cni, policy_enforcement, run_doctor
-from grader.cluster.kind import DEFAULT_NAME, PROFILES, ClusterError, KindCluster, context_name
+from grader.cluster.kind import (DEFAULT_NAME, NODE_IMAGE_ENV, PROFILES, ClusterError, KindCluster, cluster_facts,
+                                 context_name, forget_cluster_facts, record_cluster_facts, requested_node_image)
 from grader.cluster.prereqs import check_prerequisites
 from grader.cluster.runner import Runner, SubprocessRunner
 from grader.kube.safety import CourseContexts, UnsafeTargetError
@@ -35,6 +36,12 @@ def add_cluster_parser(subparsers: Any) -> None:
     up.add_argument("--profile", choices=sorted(PROFILES), default="default",
                     help="default: kindnet; calico: Calico CNI (when kindnet does not enforce NetworkPolicy)")
     up.add_argument("--no-doctor", action="store_true", help="skip the final self-test")
+    up.add_argument("--node-image", metavar="IMAGE", default=None,
+                    help=f"create the nodes from IMAGE, already in the container engine (e.g. built from source, "
+                         f"docs/live.md); default: ${NODE_IMAGE_ENV}, else the pinned {versions.NODE_IMAGE_TAG}")
+    up.add_argument("--no-cloud-provider", action="store_true",
+                    help="do not start cloud-provider-kind: LoadBalancer Services and Ingress then get no address, "
+                         "and `grade cluster doctor` says they are not provided")
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="delete the cluster and stop cloud-provider-kind")
@@ -71,6 +78,7 @@ def cmd_up(args: argparse.Namespace, runner: Runner | None = None) -> int:
         return 1
     cluster = KindCluster(runner, args.name, engine)
     contexts = CourseContexts.default()
+    node_image = requested_node_image(getattr(args, "node_image", None))
     try:
         if cluster.exists():
             healthy, why = cluster.healthy()
@@ -80,9 +88,15 @@ def cmd_up(args: argparse.Namespace, runner: Runner | None = None) -> int:
                 return 1
             console.print(f"[green]✓[/green] reusing the healthy cluster {args.name!r} (context {cluster.context})")
         else:
-            with console.status(f"creating kind cluster {args.name!r} ({args.profile} profile, {versions.NODE_IMAGE_TAG}); "
+            if node_image and not runner.run([engine, "image", "inspect", node_image], timeout=30).ok:
+                console.print(f"[red]✗[/red] node image {node_image!r} is not in {engine}'s images.\n"
+                              f"  Fix: build or load it first (docs/live.md, \"How our CI builds the cluster\"), "
+                              f"or drop --node-image/${NODE_IMAGE_ENV} to use the pinned {versions.NODE_IMAGE_TAG}.")
+                return 1
+            shown = node_image or versions.NODE_IMAGE_TAG
+            with console.status(f"creating kind cluster {args.name!r} ({args.profile} profile, {shown}); "
                                 "the first time pulls the node image, a few minutes"):
-                cluster.create(args.profile)
+                cluster.create(args.profile, node_image=node_image)
             console.print(f"[green]✓[/green] created cluster {args.name!r}")
             if args.profile == "calico":
                 out = runner.run(addons.calico_install_command(cluster.context), timeout=300)
@@ -91,23 +105,47 @@ def cmd_up(args: argparse.Namespace, runner: Runner | None = None) -> int:
                     return 1
                 console.print(f"[green]✓[/green] Calico {versions.CALICO_VERSION} installed")
         contexts.record(cluster.context, cluster.kubeconfig_server() or "", args.profile)
+        running_image = cluster.node_image()
+        record_cluster_facts(cluster.context, node_image=running_image or node_image or versions.NODE_IMAGE)
+        if running_image and running_image != versions.NODE_IMAGE:
+            console.print(f"  node image: {running_image} (not the pinned {versions.NODE_IMAGE_TAG} digest)")
     except ClusterError as exc:
         console.print(f"[red]✗[/red] {exc}")
         return 1
     for node in addons.nodes_with_exclude_label(runner, cluster.context):
         runner.run(addons.unexclude_nodes_command(cluster.context, node), timeout=30)
-    out = addons.start_cloud_provider_kind(runner, engine)
-    if not out.ok:
-        console.print(f"[red]✗[/red] starting cloud-provider-kind failed: {out.stderr.strip()[-500:]}\n"
-                      f"  Fix: check `{engine} network ls` lists `kind`, then run `grade cluster up` again.")
-        return 1
-    console.print(f"[green]✓[/green] cloud-provider-kind {versions.CLOUD_PROVIDER_KIND_VERSION} running "
-                  "(LoadBalancer, Ingress, Gateway API)")
+    provider_ok = _start_load_balancer_provider(args, runner, engine, cluster.context)
     if not _wait_nodes_and_dns(runner, cluster.context, timeout=300):
         return 1
     if getattr(args, "no_doctor", False):
-        return 0
-    return _doctor(cluster.context, runner, engine, args.name)
+        return 0 if provider_ok else 1
+    doctor = _doctor(cluster.context, runner, engine, args.name)
+    return doctor if provider_ok else 1
+
+
+def _start_load_balancer_provider(args: argparse.Namespace, runner: Runner, engine: str, context: str) -> bool:
+    """Start cloud-provider-kind, or say plainly that LoadBalancer/Ingress are not provided (and why).
+
+    Returns False only when it was wanted and could not start; the reason is recorded for status and doctor.
+    """
+    if getattr(args, "no_cloud_provider", False):
+        record_cluster_facts(context, load_balancer="not provided: `grade cluster up --no-cloud-provider`")
+        console.print("[yellow]-[/yellow] cloud-provider-kind not started (--no-cloud-provider): LoadBalancer Services "
+                      "and Ingress are not provided on this cluster")
+        return True
+    out = addons.start_cloud_provider_kind(runner, engine)
+    if not out.ok:
+        why = (out.stderr.strip().splitlines() or ["no output"])[-1][-300:]
+        record_cluster_facts(context, load_balancer=f"not provided: cloud-provider-kind did not start ({why})")
+        console.print(f"[red]✗[/red] starting cloud-provider-kind failed: {why}\n"
+                      "  LoadBalancer Services and Ingress are not provided on this cluster until it runs.\n"
+                      f"  Fix: check `{engine} network ls` lists `kind` and that {versions.CLOUD_PROVIDER_KIND_IMAGE} "
+                      "can be pulled, then run `grade cluster up` again (or `--no-cloud-provider` to go without).")
+        return False
+    record_cluster_facts(context, load_balancer=f"cloud-provider-kind {versions.CLOUD_PROVIDER_KIND_VERSION}")
+    console.print(f"[green]✓[/green] cloud-provider-kind {versions.CLOUD_PROVIDER_KIND_VERSION} running "
+                  "(LoadBalancer, Ingress, Gateway API)")
+    return True
 
 
 def _wait_nodes_and_dns(runner: Runner, context: str, timeout: float) -> bool:
@@ -189,6 +227,7 @@ def cmd_down(args: argparse.Namespace, runner: Runner | None = None) -> int:
         addons.stop_cloud_provider_kind(runner, engine, args.name)
         console.print("[green]✓[/green] cloud-provider-kind stopped")
     CourseContexts.default().forget(cluster.context)
+    forget_cluster_facts(cluster.context)
     return 0
 
 
@@ -219,10 +258,17 @@ def cmd_status(args: argparse.Namespace, runner: Runner | None = None) -> int:
     dns_ready = sum(any(c.get("type") == "Ready" and c.get("status") == "True"
                         for c in (p.get("status") or {}).get("conditions", [])) for p in dns)
     console.print(f"DNS: CoreDNS {dns_ready}/{len(dns)} Ready")
+    facts = cluster_facts(context)
+    if facts.get("node_image"):
+        console.print(f"node image: {facts['node_image']}")
     engine = "podman" if not runner.which("docker") and runner.which("podman") else "docker"
     state = addons.cloud_provider_kind_state(runner, engine)
-    console.print(f"LoadBalancer/Ingress/Gateway provider: cloud-provider-kind {state or 'not running'}"
-                  + ("" if state == "running" else " (fix: `grade cluster up`)"))
+    not_provided = str(facts.get("load_balancer") or "").startswith("not provided")
+    if state != "running" and not_provided:
+        console.print(f"LoadBalancer/Ingress/Gateway provider: {facts['load_balancer']}")
+    else:
+        console.print(f"LoadBalancer/Ingress/Gateway provider: cloud-provider-kind {state or 'not running'}"
+                      + ("" if state == "running" else " (fix: `grade cluster up`)"))
     enforced = policy_enforcement(client.context, cni)
     console.print(f"NetworkPolicy enforced: {enforced}"
                   + (" (run `grade cluster doctor` to find out)" if enforced == "unknown" else ""))

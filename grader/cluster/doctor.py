@@ -189,6 +189,11 @@ def run_doctor(client: Any, runner: Any, engine: str, cluster: str) -> list[Chec
                             f"-l k8s-app=kube-dns`; reproduce: {by_name.kubectl}"))
         checks.append(deny_probe(backend, client, DOCTOR_NS, src, b_ip, 8080, cni))
 
+        not_provided = _load_balancer_not_provided(client.context, runner, engine)
+        if not_provided:  # said at `grade cluster up`: no provider runs, so there is nothing to wait for
+            checks.append(Check("LoadBalancer", None, not_provided, _NO_PROVIDER_HINT))
+            checks.append(Check("Ingress", None, not_provided, _NO_PROVIDER_HINT))
+            return checks
         lb_ip = _wait_address(client, "v1", "Service", "server-lb", 90)
         if not lb_ip:
             checks.append(Check("LoadBalancer IP", False, "no external IP after 90 s",
@@ -215,6 +220,21 @@ def run_doctor(client: Any, runner: Any, engine: str, cluster: str) -> list[Chec
     finally:
         client.delete("v1", "Namespace", DOCTOR_NS)
     return checks
+
+
+_NO_PROVIDER_HINT = ("lessons' LoadBalancer and Ingress tasks cannot be proven on this cluster; "
+                     "`grade cluster up` without --no-cloud-provider starts cloud-provider-kind")
+
+
+def _load_balancer_not_provided(context: str, runner: Any, engine: str) -> str:
+    """The recorded reason when `grade cluster up` left LoadBalancer/Ingress unprovided and none runs now, else ""."""
+    from grader.cluster.addons import cloud_provider_kind_state
+    from grader.cluster.kind import cluster_facts
+
+    said = str(cluster_facts(context).get("load_balancer") or "")
+    if not said.startswith("not provided") or cloud_provider_kind_state(runner, engine) == "running":
+        return ""
+    return said
 
 
 def deny_probe(backend: Any, client: Any, namespace: str, src: str, server_ip: str, port: int, cni: str) -> Check:

@@ -57,6 +57,55 @@ COURSE_IMAGES = (AGNHOST_IMAGE,)
 HOST_IMAGES = (CLOUD_PROVIDER_KIND_IMAGE,)
 
 
+# --- Built from source by .ci/live on our registry-less machines (docs/live.md, "How our CI builds") ---
+# The versions kind v0.33.0 ships for the v1.37.0 node image: kubeadm v1.37.0's constants (etcd, CoreDNS,
+# pause), kind's pkg/build/nodeimage (kindnetd, local-path-provisioner) and images/base/Dockerfile
+# (containerd, runc, crictl, CNI plugins, Debian suite). Image names below are the ones the real cluster
+# runs, so a cluster built here answers to the same pins as a pulled one. .ci/build reads them with
+# `python3 grader/cluster/versions.py --shell`; the cache key is made of them.
+KUBERNETES_VERSION = "v1.37.0"
+KUBERNETES_STAGING_VERSION = "v0.37.0"  # k8s.io/api, client-go, ...: the staging modules of KUBERNETES_VERSION
+ETCD_VERSION = "v3.7.0"
+ETCD_IMAGE = "registry.k8s.io/etcd:3.7.0-0"
+COREDNS_VERSION = "v1.14.6"
+COREDNS_IMAGE = f"registry.k8s.io/coredns/coredns:{COREDNS_VERSION}"
+# kubeadm v1.37 lists pause:3.10.2, but kind preloads the sandbox image its containerd config names
+# (images/base/files/etc/containerd/config.toml) and drops kubeadm's; .ci/build checks the two agree.
+PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
+# What kind v0.33.0 runs as its CNI. Its source (module sigs.k8s.io/kind/images/kindnetd, which embeds
+# kube-network-policies v1.1.2) is not served by the Go module proxy we can reach, so a source build runs
+# a stand-in under its own name instead: a DaemonSet `kindnet` of the same shape whose routing agent is
+# ours (.ci/build/kindnet-standin.sh) and whose NetworkPolicy engine is kube-network-policies, the newest
+# release the proxy serves, as its own upstream image.
+KINDNETD_IMAGE = "docker.io/kindest/kindnetd:v20260820-69b56db7"
+KUBE_NETWORK_POLICIES_VERSION = "v0.8.0"
+KUBE_NETWORK_POLICIES_IMAGE = f"registry.k8s.io/networking/kube-network-policies:{KUBE_NETWORK_POLICIES_VERSION}"
+KINDNET_STANDIN_IMAGE = "k8s-netcourse.local/kindnet-standin:1"
+LOCAL_PATH_PROVISIONER_IMAGE = "docker.io/kindest/local-path-provisioner:v20260820-69b56db7"
+LOCAL_PATH_HELPER_IMAGE = "docker.io/kindest/local-path-helper:v20260131-7181c60a"
+# kind v0.33.0 builds local-path-provisioner v0.0.34 into that image; the proxy serves v0.0.30 at newest,
+# so a source build puts v0.0.30 under kind's image name (storage only: no lesson uses a volume).
+LOCAL_PATH_PROVISIONER_VERSION = "v0.0.30"
+CONTAINERD_VERSION = "v2.3.4"
+RUNC_VERSION = "v1.4.3"
+CRICTL_VERSION = "v1.36.0"
+CNI_PLUGINS_VERSION = "v1.9.1"
+NODE_DEBIAN_SUITE = "trixie"  # kind's base image is debian:trixie-slim
+# The node image a source build produces: kind's name for it, with no digest (it was never pushed).
+LOCAL_NODE_IMAGE = NODE_IMAGE_TAG
+
+
+def source_build_pins() -> dict[str, str]:
+    """The pins .ci/build uses, as shell-safe NAME=value pairs (NAME upper-case)."""
+    names = ("KIND_VERSION", "KUBERNETES_VERSION", "KUBERNETES_STAGING_VERSION", "ETCD_VERSION", "ETCD_IMAGE",
+             "COREDNS_VERSION", "COREDNS_IMAGE", "PAUSE_IMAGE", "KINDNETD_IMAGE", "KUBE_NETWORK_POLICIES_VERSION",
+             "LOCAL_PATH_PROVISIONER_IMAGE", "LOCAL_PATH_HELPER_IMAGE", "LOCAL_PATH_PROVISIONER_VERSION",
+             "KUBE_NETWORK_POLICIES_IMAGE", "KINDNET_STANDIN_IMAGE", "CONTAINERD_VERSION", "RUNC_VERSION",
+             "CRICTL_VERSION", "CNI_PLUGINS_VERSION", "NODE_DEBIAN_SUITE", "LOCAL_NODE_IMAGE", "AGNHOST_IMAGE",
+             "AGNHOST_TAG")
+    return {n: globals()[n] for n in names}
+
+
 def all_pins() -> dict[str, str]:
     """Every pin by name, for `grade cluster status` and the live workflow's log."""
     return {
@@ -69,3 +118,12 @@ def all_pins() -> dict[str, str]:
         "agnhost": AGNHOST_IMAGE,
         "dns tools": DNS_TOOLS_IMAGE,
     }
+
+
+if __name__ == "__main__":  # `python3 grader/cluster/versions.py --shell`: the build scripts' one source of pins
+    import sys
+
+    if sys.argv[1:] != ["--shell"]:
+        sys.exit("usage: versions.py --shell")
+    for key, value in source_build_pins().items():
+        print(f"{key}={value}")
