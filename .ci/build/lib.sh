@@ -1,0 +1,43 @@
+# Shared by .ci/live and .ci/build/*.sh: pins, cache paths, phase timing, build niceness.
+# Sourced, not run. Everything built lands in $CACHE (outside the clone), keyed by the pins.
+set -euo pipefail
+
+BUILD_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$BUILD_DIR/../.." && pwd)"
+# Bump when a recipe changes what it produces for the same pins (a new key rebuilds everything).
+RECIPE=1
+
+# The pins, one place: grader/cluster/versions.py (read as a plain file; no venv needed).
+eval "$(python3 "$REPO_ROOT/grader/cluster/versions.py" --shell | sed 's/^\([A-Z_]*\)=\(.*\)$/\1='"'"'\2'"'"'/')"
+PIN_KEY="$( { python3 "$REPO_ROOT/grader/cluster/versions.py" --shell; echo "recipe=$RECIPE"; } | sha256sum | cut -c1-12)"
+
+CACHE_ROOT="${K8S_NETCOURSE_CACHE:-/var/cache/k8s-netcourse}"
+CACHE="$CACHE_ROOT/$PIN_KEY"
+BIN="$CACHE/bin"           # every binary we build (kube*, etcd, coredns, containerd, ...)
+LOGS="$CACHE/logs"
+mkdir -p "$BIN" "$LOGS"
+
+# Go: module and build caches shared by every key (the proxy's files are immutable per version).
+export GOMODCACHE="$CACHE_ROOT/go/mod" GOCACHE="$CACHE_ROOT/go/build" GOPATH="$CACHE_ROOT/go/path"
+export GOFLAGS="-mod=mod -trimpath" GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
+export PATH="/usr/local/go/bin:$PATH"
+# Builds share 2 cores with other people's tests: low priority, and at most this many compile jobs.
+BUILD_JOBS="${BUILD_JOBS:-2}"
+NICE=(nice -n "${BUILD_NICE:-10}")   # BUILD_NICE=0 on a machine of its own
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# done_stamp NAME: true when a component was already built for this key.
+have() { [ -e "$CACHE/stamps/$1" ]; }
+stamp() { mkdir -p "$CACHE/stamps"; date -u +%FT%TZ > "$CACHE/stamps/$1"; }
+
+# The Debian rootfs as a local image, the FROM of every image we build (re-imported if Docker lost it).
+BASE_IMAGE="k8s-netcourse.local/debian-base:$NODE_DEBIAN_SUITE-$PIN_KEY"
+ensure_base_image() {
+    docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 && return 0
+    [ -d "$CACHE/rootfs" ] || die "no rootfs in $CACHE: run .ci/build/rootfs.sh first"
+    log "importing the Debian rootfs as $BASE_IMAGE"
+    tar -C "$CACHE/rootfs" -c . | docker import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$BASE_IMAGE" >/dev/null
+}
