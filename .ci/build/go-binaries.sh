@@ -53,9 +53,16 @@ gobuild() {
     local dir="$CACHE/src/$name"
     gomodule "$dir" "$module" "$version" </dev/null
     log "$name: building $module@$version ($*)"
-    (cd "$dir" && CGO_ENABLED="$cgo" "${NICE[@]}" go build -p "$BUILD_JOBS" -tags "$tags" -ldflags "-s -w $ld" \
-        -o "$out" "$@") 2>&1 | tail -30
-    [ "${PIPESTATUS[0]}" -eq 0 ] || die "$name: go build failed"
+    local attempt
+    for attempt in 1 2 3; do  # a module download can time out on a busy network; compiled packages stay cached
+        if (cd "$dir" && CGO_ENABLED="$cgo" "${NICE[@]}" go build -p "$BUILD_JOBS" -tags "$tags" -ldflags "-s -w $ld" \
+            -o "$out" "$@") > "$LOGS/go-$name.log" 2>&1; then
+            return 0
+        fi
+        grep -v '^go: downloading' "$LOGS/go-$name.log" | tail -15 >&2
+        log "$name: go build failed (attempt $attempt of 3)"
+    done
+    die "$name: go build failed (log: $LOGS/go-$name.log)"
 }
 
 build_etcd() {
