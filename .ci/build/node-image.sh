@@ -80,29 +80,29 @@ id="kind-build-netcourse-$$"
 docker rm -f "$id" >/dev/null 2>&1 || true
 docker run -d --entrypoint=sleep --name="$id" --security-opt seccomp=unconfined "$KIND_BASE" infinity >/dev/null
 trap 'docker rm -f -v "$id" >/dev/null 2>&1 || true' EXIT
-in() { docker exec -i "$id" "$@"; }
+inb() { docker exec -i "$id" "$@"; }  # run in the build container
 for b in kubeadm kubelet kubectl; do
     docker cp "$BIN/$b" "$id:/usr/bin/$b"
-    in chmod +x "/usr/bin/$b"; in chown root:root "/usr/bin/$b"
+    inb chmod +x "/usr/bin/$b"; inb chown root:root "/usr/bin/$b"
 done
-echo -n "$KUBERNETES_VERSION" | in sh -c 'cat > /kind/version'
-in mkdir -p /kind/manifests
+echo -n "$KUBERNETES_VERSION" | inb sh -c 'cat > /kind/version'
+inb mkdir -p /kind/manifests
 docker cp "$CTX/default-cni.yaml" "$id:/kind/manifests/default-cni.yaml"
 docker cp "$CTX/default-storage.yaml" "$id:/kind/manifests/default-storage.yaml"
 # What kubeadm will ask for must be what we built (pause excepted: kind uses containerd's sandbox image).
 missing=""
-for img in $(in kubeadm config images list --kubernetes-version "$KUBERNETES_VERSION" 2>/dev/null | grep -v /pause:); do
+for img in $(inb kubeadm config images list --kubernetes-version "$KUBERNETES_VERSION" 2>/dev/null | grep -v /pause:); do
     grep -qx "$img" "$CACHE/images.list" || missing="$missing $img"
 done
 [ -z "$missing" ] || die "kubeadm $KUBERNETES_VERSION expects images we did not build:$missing (fix the pins in grader/cluster/versions.py)"
 log "node image: preloading $(wc -l < "$CACHE/images.list") images into containerd"
-in bash -c 'nohup containerd > /tmp/containerd.log 2>&1 & echo $! > /tmp/containerd.pid'
-in bash -c 'for i in $(seq 1 30); do [ -S /run/containerd/containerd.sock ] && ctr info >/dev/null 2>&1 && exit 0; sleep 1; done; cat /tmp/containerd.log; exit 1'
-in ctr --namespace=k8s.io images import --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests - \
+inb bash -c 'nohup containerd > /tmp/containerd.log 2>&1 & echo $! > /tmp/containerd.pid'
+inb bash -c 'for i in $(seq 1 30); do [ -S /run/containerd/containerd.sock ] && ctr info >/dev/null 2>&1 && exit 0; sleep 1; done; cat /tmp/containerd.log; exit 1'
+inb ctr --namespace=k8s.io images import --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests - \
     < "$CACHE/images.tar" > "$LOGS/ctr-import.log"
-in ctr --namespace=k8s.io images list -q | grep -v '@sha256' | sort > "$CACHE/node-images.list"
-in bash -c 'kill "$(cat /tmp/containerd.pid)"; for i in $(seq 1 20); do kill -0 "$(cat /tmp/containerd.pid)" 2>/dev/null || exit 0; sleep 0.5; done'
-in rm -f /tmp/containerd.pid /tmp/containerd.log
+inb ctr --namespace=k8s.io images list -q | grep -v '@sha256' | sort > "$CACHE/node-images.list"
+inb bash -c 'kill "$(cat /tmp/containerd.pid)"; for i in $(seq 1 20); do kill -0 "$(cat /tmp/containerd.pid)" 2>/dev/null || exit 0; sleep 0.5; done'
+inb rm -f /tmp/containerd.pid /tmp/containerd.log
 for img in $(cat "$CACHE/images.list"); do
     grep -qx "$img" "$CACHE/node-images.list" || die "image $img did not reach the node's containerd (see $LOGS/ctr-import.log)"
 done
