@@ -6,7 +6,8 @@ source "$(dirname "$0")/lib.sh"
 
 BASE="$BASE_IMAGE"
 ARCHIVE="$CACHE/images.tar"
-if have images && [ -s "$ARCHIVE" ]; then log "images: cached ($ARCHIVE)"; exit 0; fi
+INPUTS=$(inputs_hash "$0" "$BUILD_DIR/kindnet-standin.sh")
+if have_inputs images "$INPUTS" && [ -s "$ARCHIVE" ]; then log "images: cached ($ARCHIVE)"; exit 0; fi
 export DOCKER_BUILDKIT=0   # the classic builder: every FROM is a local image, nothing is pulled
 
 ensure_base_image
@@ -55,5 +56,5 @@ image "$LOCAL_PATH_HELPER_IMAGE" "$BASE" ""
 log "images: saving ${#BUILT[@]} images to $ARCHIVE"
 docker save "${BUILT[@]}" > "$ARCHIVE.tmp" && mv "$ARCHIVE.tmp" "$ARCHIVE"
 printf '%s\n' "${BUILT[@]}" > "$CACHE/images.list"
-stamp images
+stamp_inputs images "$INPUTS"
 log "images: $(du -sh "$ARCHIVE" | cut -f1)"

@@ -32,6 +32,10 @@ die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 # done_stamp NAME: true when a component was already built for this key.
 have() { [ -e "$CACHE/stamps/$1" ]; }
 stamp() { mkdir -p "$CACHE/stamps"; date -u +%FT%TZ > "$CACHE/stamps/$1"; }
+# inputs_hash FILE...: what our own files put into a product; a product whose recorded hash differs is rebuilt
+inputs_hash() { cat "$@" | sha256sum | cut -c1-16; }
+have_inputs() { have "$1" && [ "$(cat "$CACHE/stamps/$1.inputs" 2>/dev/null)" = "$2" ]; }
+stamp_inputs() { stamp "$1"; echo "$2" > "$CACHE/stamps/$1.inputs"; }
 
 # The Debian rootfs as a local image, the FROM of every image we build (re-imported if Docker lost it).
 BASE_IMAGE="k8s-netcourse.local/debian-base:$NODE_DEBIAN_SUITE-$PIN_KEY"

@@ -14,7 +14,8 @@ KIND_SRC="$GOMODCACHE/sigs.k8s.io/kind@$KIND_VERSION"
 BASE="$BASE_IMAGE"
 KIND_BASE="k8s-netcourse.local/kind-base:$PIN_KEY"
 NODE="$LOCAL_NODE_IMAGE"
-if have node-image && docker image inspect "$NODE" >/dev/null 2>&1 \
+INPUTS=$(inputs_hash "$0" "$BUILD_DIR/kindnet-standin.yaml" "$CACHE/stamps/images")
+if have_inputs node-image "$INPUTS" && docker image inspect "$NODE" >/dev/null 2>&1 \
     && [ "$(docker image inspect -f '{{.Id}}' "$NODE")" = "$(cat "$CACHE/node-image.id" 2>/dev/null)" ]; then
     log "node image: cached ($NODE $(cat "$CACHE/node-image.id" | cut -c1-19))"; exit 0
 fi
@@ -109,5 +110,5 @@ done
 docker commit --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
     --change 'ENV HTTP_PROXY="" HTTPS_PROXY="" NO_PROXY=""' "$id" "$NODE" >/dev/null
 docker image inspect -f '{{.Id}}' "$NODE" > "$CACHE/node-image.id"
-stamp node-image
+stamp_inputs node-image "$INPUTS"
 log "node image: $NODE $(cut -c1-19 "$CACHE/node-image.id"), $(docker image inspect -f '{{.Size}}' "$NODE" | awk '{printf "%.0f MB", $1/1e6}')"
