@@ -48,6 +48,7 @@ image "$KUBE_NETWORK_POLICIES_IMAGE" "$BASE" "COPY netpol /bin/netpol
 CMD [\"/bin/netpol\"]" "$BIN/netpol"
 image "$KINDNET_STANDIN_IMAGE" "$BASE" "COPY kubectl /usr/local/bin/kubectl
 COPY kindnet-standin.sh /bin/kindnetd
+RUN chmod 0755 /bin/kindnetd
 CMD [\"/bin/kindnetd\"]" "$BIN/kubectl" "$BUILD_DIR/kindnet-standin.sh"
 image "$LOCAL_PATH_PROVISIONER_IMAGE" "$BASE" "COPY local-path-provisioner /usr/local/bin/local-path-provisioner
 ENTRYPOINT [\"/usr/local/bin/local-path-provisioner\"]" "$BIN/local-path-provisioner"
