@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grader.model.objects import (
@@ -467,7 +467,34 @@ def _unschedulable_message(failures: dict[str, str], total: int) -> str:
     return f"0/{total} nodes are available: {', '.join(parts)}."
 
 
-def _score(plan: _PodPlan, node: Node, bound: list[_Bound], nodes: list[Node],
+@dataclass
+class _Placed:
+    """The pods bound so far, indexed the ways the filters and scores ask, so placing n pods stays near O(n).
+
+    `repelling` holds the bound pods with a required pod anti-affinity (the filter's symmetry check),
+    `preferring` those with preferred pod (anti-)affinity terms (the score's symmetry), both usually few;
+    `on_node` and `siblings` count pods per node and per (node, namespace, owner)."""
+
+    bound: list[_Bound] = field(default_factory=list)
+    repelling: list[_Bound] = field(default_factory=list)
+    preferring: list[_Bound] = field(default_factory=list)
+    on_node: dict[str, int] = field(default_factory=dict)
+    siblings: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def bind(self, plan: _PodPlan, node: Node) -> None:
+        b = _Bound(plan, node)
+        self.bound.append(b)
+        if b.anti_terms:
+            self.repelling.append(b)
+        if _preferred_terms(plan.spec, "podAffinity") or _preferred_terms(plan.spec, "podAntiAffinity"):
+            self.preferring.append(b)
+        self.on_node[node.name] = self.on_node.get(node.name, 0) + 1
+        if plan.owner:
+            key = (node.name, plan.namespace, plan.owner)
+            self.siblings[key] = self.siblings.get(key, 0) + 1
+
+
+def _score(plan: _PodPlan, node: Node, placed: _Placed, nodes: list[Node],
            namespaces: dict[str, Namespace]) -> tuple[int, int, int, int]:
     """How much the scheduler's scoring likes `node` for this pod, as a sortable tuple (higher is better).
 
@@ -479,19 +506,18 @@ def _score(plan: _PodPlan, node: Node, bound: list[_Bound], nodes: list[Node],
     for kind, sign in (("podAffinity", 1), ("podAntiAffinity", -1)):
         for weight, term in _preferred_terms(plan.spec, kind):
             if any(_same_domain(node, b.node, term["topologyKey"]) and _term_selects(term, plan.namespace, b.plan, namespaces)
-                   for b in bound):
+                   for b in placed.bound):
                 preferred += sign * weight
-        for b in bound:
+        for b in placed.preferring:
             for weight, term in _preferred_terms(b.plan.spec, kind):
                 if _same_domain(node, b.node, term["topologyKey"]) and _term_selects(term, b.plan.namespace, plan, namespaces):
                     preferred += sign * weight
     skew = 0
     for c in _spread_constraints(plan, "ScheduleAnyway"):
         if c["topologyKey"] in node.labels:
-            skew += _spread_counts(plan, c, bound, nodes).get(node.labels[c["topologyKey"]], 0)
-    here = [b for b in bound if b.node.name == node.name]
-    siblings = sum(1 for b in here if plan.owner and b.plan.owner == plan.owner and b.plan.namespace == plan.namespace)
-    return (preferred, -skew, -siblings, -len(here))
+            skew += _spread_counts(plan, c, placed.bound, nodes).get(node.labels[c["topologyKey"]], 0)
+    siblings = placed.siblings.get((node.name, plan.namespace, plan.owner), 0) if plan.owner else 0
+    return (preferred, -skew, -siblings, -placed.on_node.get(node.name, 0))
 
 
 @dataclass
@@ -507,14 +533,8 @@ def _schedule(plans: list[_PodPlan], nodes: list[Node], namespaces: dict[str, Na
     """Where each plan goes, see the module docstring for the rules."""
     by_name = {n.name: n for n in nodes}
     chosen: list[_Choice] = [_Choice(None) for _ in plans]
-    bound: list[_Bound] = []
-    repelling: list[_Bound] = []  # the bound pods with a required anti-affinity
-
-    def bind(plan: _PodPlan, node: Node) -> None:
-        b = _Bound(plan, node)
-        bound.append(b)
-        if b.anti_terms:
-            repelling.append(b)
+    placed = _Placed()
+    bound, repelling, bind = placed.bound, placed.repelling, placed.bind
 
     waiting = []
     for i, plan in enumerate(plans):
@@ -538,7 +558,7 @@ def _schedule(plans: list[_PodPlan], nodes: list[Node], namespaces: dict[str, Na
             if not feasible:
                 deferred.append(i)
                 continue
-            node = max(feasible, key=lambda n: _score(plan, n, bound, nodes, namespaces))  # first of equals wins
+            node = max(feasible, key=lambda n: _score(plan, n, placed, nodes, namespaces))  # first of equals wins
             chosen[i] = _Choice(node.name, tuple(n.name for n in feasible))
             bind(plan, node)
         if len(deferred) == len(waiting):
