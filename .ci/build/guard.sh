@@ -49,7 +49,17 @@ test_guard() {
     iptables -C DOCKER-USER -o "$EXT" -m comment --comment "$TAG" -j DROP 2>/dev/null || die "guard: not up"
     count_rules -I
     trap 'count_rules -D; kubectl --context "$ctx" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true' RETURN
-    kubectl --context "$ctx" create namespace "$ns" >/dev/null 2>&1 || true
+    # The last run deletes its namespace without waiting: let a terminating one go first.
+    kubectl --context "$ctx" wait --for=delete namespace/"$ns" --timeout=120s >/dev/null 2>&1 || true
+    kubectl --context "$ctx" create namespace "$ns" >/dev/null
+    # A pod is refused until the controller-manager has made the namespace's default ServiceAccount
+    # (seen in CI: 'serviceaccount "default" not found' one second after the namespace appeared).
+    local i
+    for i in $(seq 60); do
+        kubectl --context "$ctx" -n "$ns" get serviceaccount default >/dev/null 2>&1 && break
+        [ "$i" -lt 60 ] || die "guard: namespace $ns got no default ServiceAccount within 60 s"
+        sleep 1
+    done
     kubectl --context "$ctx" -n "$ns" run probe --restart=Never --image="$AGNHOST_IMAGE" --image-pull-policy=IfNotPresent \
         --labels=app.kubernetes.io/managed-by=k8s-netcourse-ci --command -- sleep 600 >/dev/null
     kubectl --context "$ctx" -n "$ns" wait --for=condition=Ready pod/probe --timeout=180s >/dev/null \
