@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build every Go binary of the course cluster from the Go module proxy, at the pins of
 # grader/cluster/versions.py, into $CACHE/bin. Usage: go-binaries.sh [component...]
-# Components: kubernetes etcd coredns kindnetd runtime (containerd, runc, crictl, CNI plugins) kind.
+# Components: kubernetes etcd coredns runtime (containerd, runc, crictl, CNI plugins) netpol storage kind;
+# a new component adds build_NAME and its pins (pins_of, or a function pins_NAME).
 # A component already built for this pin key is skipped (stamp in $CACHE/stamps).
 source "$(dirname "$0")/lib.sh"
 
@@ -106,8 +107,23 @@ build_kind() {
     gobuild kind sigs.k8s.io/kind "$KIND_VERSION" 0 "" "" "$BIN/kind" sigs.k8s.io/kind
 }
 
+# pins_of COMPONENT: the pins a component is built from (its stamp records them; a change rebuilds it alone)
+pins_of() {
+    case "$1" in
+        kubernetes) echo "$KUBERNETES_VERSION $KUBERNETES_STAGING_VERSION $PAUSE_IMAGE" ;;
+        etcd) echo "$ETCD_VERSION" ;;
+        coredns) echo "$COREDNS_VERSION" ;;
+        runtime) echo "$CONTAINERD_VERSION $RUNC_VERSION $CRICTL_VERSION $CNI_PLUGINS_VERSION" ;;
+        netpol) echo "$KUBE_NETWORK_POLICIES_VERSION" ;;
+        storage) echo "$LOCAL_PATH_PROVISIONER_VERSION" ;;
+        kind) echo "$KIND_VERSION" ;;
+        *) declare -F "pins_$1" >/dev/null && "pins_$1" || die "no pins known for component $1" ;;
+    esac
+}
+
 for c in "$@"; do
-    if have "go-$c"; then log "$c: cached ($BIN)"; continue; fi
+    want="$(pins_of "$c")"   # a recipe change for the same pins: bump RECIPE in lib.sh
+    if have_inputs "go-$c" "$want"; then log "$c: cached ($BIN)"; continue; fi
     "build_$c"
-    stamp "go-$c"
+    stamp_inputs "go-$c" "$want"
 done

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 
 BASE="$BASE_IMAGE"
 ARCHIVE="$CACHE/images.tar"
-INPUTS=$(inputs_hash "$0" "$BUILD_DIR/kindnet-standin.sh")
+INPUTS=$( { echo "$ALL_PINS"; cat "$0" "$BUILD_DIR/kindnet-standin.sh" "$CACHE"/stamps/go-*.inputs; } | sha256sum | cut -c1-16)
 if have_inputs images "$INPUTS" && [ -s "$ARCHIVE" ]; then log "images: cached ($ARCHIVE)"; exit 0; fi
 export DOCKER_BUILDKIT=0   # the classic builder: every FROM is a local image, nothing is pulled
 

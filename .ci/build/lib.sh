@@ -9,7 +9,11 @@ RECIPE=1
 
 # The pins, one place: grader/cluster/versions.py (read as a plain file; no venv needed).
 eval "$(python3 "$REPO_ROOT/grader/cluster/versions.py" --shell | sed 's/^\([A-Z_]*\)=\(.*\)$/\1='"'"'\2'"'"'/')"
-PIN_KEY="$( { python3 "$REPO_ROOT/grader/cluster/versions.py" --shell; echo "recipe=$RECIPE"; } | sha256sum | cut -c1-12)"
+# The cache key covers what every product depends on (the Kubernetes release and the Debian suite); each
+# component also records its own pins and inputs and is rebuilt alone when they change (a new add-on pin
+# must not rebuild Kubernetes: that takes an hour or more on 2 cores).
+PIN_KEY="$(printf '%s\n' "$KUBERNETES_VERSION" "$NODE_DEBIAN_SUITE" "recipe=$RECIPE" | sha256sum | cut -c1-12)"
+ALL_PINS="$(python3 "$REPO_ROOT/grader/cluster/versions.py" --shell)"
 
 CACHE_ROOT="${K8S_NETCOURSE_CACHE:-/var/cache/k8s-netcourse}"
 CACHE="$CACHE_ROOT/$PIN_KEY"
@@ -38,7 +42,7 @@ have_inputs() { have "$1" && [ "$(cat "$CACHE/stamps/$1.inputs" 2>/dev/null)" = 
 stamp_inputs() { stamp "$1"; echo "$2" > "$CACHE/stamps/$1.inputs"; }
 
 # The Debian rootfs as a local image, the FROM of every image we build (re-imported if Docker lost it).
-BASE_IMAGE="k8s-netcourse.local/debian-base:$NODE_DEBIAN_SUITE-$PIN_KEY"
+BASE_IMAGE="k8s-netcourse.local/debian-base:$NODE_DEBIAN_SUITE-$(cut -c1-12 "$CACHE/stamps/rootfs.inputs" 2>/dev/null || echo none)"
 ensure_base_image() {
     docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 && return 0
     [ -d "$CACHE/rootfs" ] || die "no rootfs in $CACHE: run .ci/build/rootfs.sh first"

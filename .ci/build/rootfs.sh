@@ -10,7 +10,8 @@ PACKAGES=(
     fuse-overlayfs e2fsprogs bash ca-certificates curl jq procps
     bind9-dnsutils netcat-openbsd
 )
-if have rootfs; then log "rootfs: cached ($ROOTFS)"; exit 0; fi
+INPUTS=$(inputs_hash "$0")
+if have_inputs rootfs "$INPUTS" && [ -d "$ROOTFS" ]; then log "rootfs: cached ($ROOTFS)"; exit 0; fi
 rm -rf "$ROOTFS.tmp"
 log "rootfs: debootstrap $NODE_DEBIAN_SUITE (minbase + ${#PACKAGES[@]} packages)"
 "${NICE[@]}" debootstrap --variant=minbase --include="$(IFS=,; echo "${PACKAGES[*]}")" \
@@ -20,5 +21,5 @@ log "rootfs: debootstrap $NODE_DEBIAN_SUITE (minbase + ${#PACKAGES[@]} packages)
 rm -rf "$ROOTFS.tmp"/var/lib/apt/lists/* "$ROOTFS.tmp"/var/cache/apt/*.bin "$ROOTFS.tmp"/var/cache/apt/archives/*.deb \
     "$ROOTFS.tmp"/usr/share/doc/* "$ROOTFS.tmp"/usr/share/man/* "$ROOTFS.tmp"/usr/share/info/* "$ROOTFS.tmp"/var/log/*.log
 rm -rf "$ROOTFS" && mv "$ROOTFS.tmp" "$ROOTFS"
-stamp rootfs
+stamp_inputs rootfs "$INPUTS"
 log "rootfs: $(du -sh "$ROOTFS" | cut -f1)"
