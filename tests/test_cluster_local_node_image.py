@@ -3,6 +3,7 @@ cloud-provider-kind: what it runs, what it records, and what status and the doct
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ import yaml
 
 from grader.cluster import versions
 from grader.cluster.cli import cmd_up
-from grader.cluster.doctor import _load_balancer_not_provided
+from grader.cluster.doctor import _load_balancer_not_provided, detect_cni, detect_policy_engine
 from grader.cluster.kind import cluster_facts, render_profile
 from grader.cluster.runner import Completed
 
@@ -111,3 +112,51 @@ def test_versions_prints_the_build_pins_for_the_shell():
     assert pins["LOCAL_NODE_IMAGE"] == versions.NODE_IMAGE_TAG
     assert pins["AGNHOST_IMAGE"] == versions.AGNHOST_IMAGE
     assert all(v and " " not in v for v in pins.values())
+
+
+def _default_cni_manifest():
+    """.ci/build/kindnet-standin.yaml rendered as node-image.sh and kind render it: node-image.sh fills in
+    every @NAME@ from the pins (its sed lines), kind the pod subnet."""
+    script = open(".ci/build/node-image.sh").read()
+    filled = dict(re.findall(r's\|@([A-Z_]+)@\|\$([A-Z_]+)\|', script))
+    text = open(".ci/build/kindnet-standin.yaml").read()
+    left = set(re.findall(r"@([A-Z_]+)@", text)) - set(filled)
+    assert not left, f"placeholders node-image.sh does not fill in: {left}"
+    for name, pin in filled.items():
+        text = text.replace(f"@{name}@", getattr(versions, pin))
+    assert "would you kindly template this file" in text  # else kind applies {{ .PodSubnet }} raw
+    return list(yaml.safe_load_all(text.replace("{{ .PodSubnet }}", "10.244.0.0/16")))
+
+
+def test_the_source_built_cluster_enforces_policy_with_kube_router_alone():
+    docs = _default_cni_manifest()
+    daemonsets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "DaemonSet"}
+    assert detect_cni(list(daemonsets)) == "kindnet" and detect_policy_engine(list(daemonsets)) == "kube-router"
+    # kindnet's stand-in only routes: kube-network-policies cannot enforce on kernels without nftables `queue`
+    assert [c["name"] for c in daemonsets["kindnet"]["spec"]["template"]["spec"]["containers"]] == ["kindnet-cni"]
+    pod = daemonsets["kube-router"]["spec"]["template"]["spec"]
+    (router,) = pod["containers"]
+    assert router["image"] == versions.KUBE_ROUTER_IMAGE and pod["hostNetwork"] is True
+    assert {"--run-firewall=true", "--run-router=false", "--run-service-proxy=false"} <= set(router["args"])
+    assert any(e["name"] == "NODE_NAME" and e["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName" for e in router["env"])
+    # its informers wait for these caches before the policy controller starts (pkg/cmd/kube-router.go)
+    role = next(d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "kube-router")
+    granted = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+               if {"list", "watch"} <= set(rule["verbs"])}
+    assert {("", "pods"), ("", "namespaces"), ("", "nodes"), ("networking.k8s.io", "networkpolicies"),
+            ("", "services"), ("", "endpoints"), ("discovery.k8s.io", "endpointslices")} <= granted
+    binding = next(d for d in docs if d["kind"] == "ClusterRoleBinding" and d["metadata"]["name"] == "kube-router")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": pod["serviceAccountName"], "namespace": "kube-system"}]
+
+
+def test_every_image_the_default_cni_runs_is_built_and_kube_router_is_a_pinned_go_component():
+    images = open(".ci/build/images.sh").read()
+    for d in _default_cni_manifest():
+        for c in (d.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []):
+            pin = next(k for k, v in versions.source_build_pins().items() if v == c["image"])
+            assert f'image "${pin}"' in images, f"images.sh does not build {c['image']}"
+    go = open(".ci/build/go-binaries.sh").read()
+    assert "build_kuberouter()" in go and 'kuberouter) echo "$KUBE_ROUTER_VERSION"' in go
+    assert re.search(r"go-binaries\.sh [a-z ]*\bkuberouter\b", open(".ci/live").read())
+    # kube-router runs `ipset` and `iptables-restore`: both come with the Debian base of every image
+    assert re.search(r"PACKAGES=\([^)]*\biptables\b[^)]*\bipset\b", open(".ci/build/rootfs.sh").read())

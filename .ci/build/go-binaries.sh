@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build every Go binary of the course cluster from the Go module proxy, at the pins of
 # grader/cluster/versions.py, into $CACHE/bin. Usage: go-binaries.sh [component...]
-# Components: kubernetes etcd coredns runtime (containerd, runc, crictl, CNI plugins) netpol storage kind;
+# Components: kubernetes etcd coredns runtime (containerd, runc, crictl, CNI plugins) kuberouter storage kind;
 # a new component adds build_NAME and its pins (pins_of, or a function pins_NAME).
 # A component already built for this pin key is skipped (stamp in $CACHE/stamps).
 source "$(dirname "$0")/lib.sh"
@@ -93,9 +93,11 @@ build_runtime() { # what kind's images/base builds into the node: containerd, ru
         "$BIN/cni/" "$p/plugins/ipam/host-local" "$p/plugins/main/loopback" "$p/plugins/main/ptp" "$p/plugins/meta/portmap"
 }
 
-build_netpol() { # the NetworkPolicy engine kindnetd embeds, as its own binary (/bin/netpol, as its image has it)
-    gobuild kube-network-policies sigs.k8s.io/kube-network-policies "$KUBE_NETWORK_POLICIES_VERSION" 0 "" "" \
-        "$BIN/netpol" sigs.k8s.io/kube-network-policies/cmd
+build_kuberouter() { # kube-router, run as the NetworkPolicy controller only (see KUBE_ROUTER_VERSION)
+    local m=github.com/cloudnativelabs/kube-router/v2
+    gobuild kube-router "$m" "$KUBE_ROUTER_VERSION" 0 "" \
+        "-X $m/pkg/version.Version=$KUBE_ROUTER_VERSION -X $m/pkg/version.BuildDate=1970-01-01T00:00:00Z" \
+        "$BIN/kube-router" "$m/cmd/kube-router"
 }
 
 build_storage() {
@@ -114,7 +116,7 @@ pins_of() {
         etcd) echo "$ETCD_VERSION" ;;
         coredns) echo "$COREDNS_VERSION" ;;
         runtime) echo "$CONTAINERD_VERSION $RUNC_VERSION $CRICTL_VERSION $CNI_PLUGINS_VERSION" ;;
-        netpol) echo "$KUBE_NETWORK_POLICIES_VERSION" ;;
+        kuberouter) echo "$KUBE_ROUTER_VERSION" ;;
         storage) echo "$LOCAL_PATH_PROVISIONER_VERSION" ;;
         kind) echo "$KIND_VERSION" ;;
         *) declare -F "pins_$1" >/dev/null && "pins_$1" || die "no pins known for component $1" ;;

@@ -44,8 +44,10 @@ ENTRYPOINT [\"/pause\"]" "$BIN/pause"
 image "$AGNHOST_IMAGE" "$BASE" "COPY agnhost /agnhost
 EXPOSE 80
 ENTRYPOINT [\"/agnhost\"]" "$BIN/agnhost"
-image "$KUBE_NETWORK_POLICIES_IMAGE" "$BASE" "COPY netpol /bin/netpol
-CMD [\"/bin/netpol\"]" "$BIN/netpol"
+# kube-router as its NetworkPolicy controller: iptables (iptables-nft, as kube-proxy's) and ipset come with
+# the Debian base, as upstream's image has them beside the binary in /usr/local/bin.
+image "$KUBE_ROUTER_IMAGE" "$BASE" "COPY kube-router /usr/local/bin/kube-router
+ENTRYPOINT [\"/usr/local/bin/kube-router\"]" "$BIN/kube-router"
 image "$KINDNET_STANDIN_IMAGE" "$BASE" "COPY kubectl /usr/local/bin/kubectl
 COPY kindnet-standin.sh /bin/kindnetd
 RUN chmod 0755 /bin/kindnetd

@@ -74,7 +74,7 @@ if not body:
     sys.exit("default storage manifest not found in " + src)
 print(body.group(1), end="")
 PY
-sed -e "s|@KINDNET_STANDIN_IMAGE@|$KINDNET_STANDIN_IMAGE|" -e "s|@KUBE_NETWORK_POLICIES_IMAGE@|$KUBE_NETWORK_POLICIES_IMAGE|" \
+sed -e "s|@KINDNET_STANDIN_IMAGE@|$KINDNET_STANDIN_IMAGE|" -e "s|@KUBE_ROUTER_IMAGE@|$KUBE_ROUTER_IMAGE|" \
     "$BUILD_DIR/kindnet-standin.yaml" > "$CTX/default-cni.yaml"
 
 id="kind-build-netcourse-$$"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # A Debian root filesystem from debootstrap, the base of the kind node image and of every image we
 # build (they share it as one layer). Packages: those kind's images/base/Dockerfile installs for a node,
-# plus dig, curl and nc for agnhost (the real agnhost image carries them).
+# plus dig, curl and nc for agnhost (the real agnhost image carries them) and ipset for kube-router's policy
+# controller and kube-proxy (their upstream images carry it).
 source "$(dirname "$0")/lib.sh"
 
 ROOTFS="$CACHE/rootfs"
 PACKAGES=(
-    systemd dbus conntrack iptables nftables iproute2 ethtool util-linux mount kmod libseccomp2 pigz
+    systemd dbus conntrack iptables ipset nftables iproute2 ethtool util-linux mount kmod libseccomp2 pigz
     fuse-overlayfs e2fsprogs bash ca-certificates curl jq procps
     bind9-dnsutils netcat-openbsd
 )

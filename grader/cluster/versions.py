@@ -75,12 +75,17 @@ PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 # What kind v0.33.0 runs as its CNI. Its source (module sigs.k8s.io/kind/images/kindnetd, which embeds
 # kube-network-policies v1.1.2) is not served by the Go module proxy we can reach, so a source build runs
 # a stand-in under its own name instead: a DaemonSet `kindnet` of the same shape whose routing agent is
-# ours (.ci/build/kindnet-standin.sh) and whose NetworkPolicy engine is kube-network-policies, the newest
-# release the proxy serves, as its own upstream image.
+# ours (.ci/build/kindnet-standin.sh).
 KINDNETD_IMAGE = "docker.io/kindest/kindnetd:v20260820-69b56db7"
-KUBE_NETWORK_POLICIES_VERSION = "v0.8.0"
-KUBE_NETWORK_POLICIES_IMAGE = f"registry.k8s.io/networking/kube-network-policies:{KUBE_NETWORK_POLICIES_VERSION}"
 KINDNET_STANDIN_IMAGE = "k8s-netcourse.local/kindnet-standin:1"
+# NetworkPolicy on a source-built cluster: kube-network-policies (what kindnetd embeds) programs nftables
+# `queue` rules, and the kernels of our CI machines lack CONFIG_NFT_QUEUE (`nft` answers ENOENT), so it
+# failed open there and enforced nothing. The source build therefore enforces NetworkPolicy with
+# kube-router's policy controller alone (`--run-firewall` only: iptables and ipset, which those kernels
+# have), as a DaemonSet `kube-router` beside the stand-in (.ci/build/kindnet-standin.yaml).
+# v2.1.0 is the only version the Go module proxy serves (`go list -m -versions`, 2026-12-01).
+KUBE_ROUTER_VERSION = "v2.1.0"
+KUBE_ROUTER_IMAGE = f"k8s-netcourse.local/kube-router:{KUBE_ROUTER_VERSION}"
 LOCAL_PATH_PROVISIONER_IMAGE = "docker.io/kindest/local-path-provisioner:v20260820-69b56db7"
 LOCAL_PATH_HELPER_IMAGE = "docker.io/kindest/local-path-helper:v20260131-7181c60a"
 # kind v0.33.0 builds local-path-provisioner v0.0.34 into that image; the proxy serves v0.0.30 at newest,
@@ -98,11 +103,11 @@ LOCAL_NODE_IMAGE = NODE_IMAGE_TAG
 def source_build_pins() -> dict[str, str]:
     """The pins .ci/build uses, as shell-safe NAME=value pairs (NAME upper-case)."""
     names = ("KIND_VERSION", "KUBERNETES_VERSION", "KUBERNETES_STAGING_VERSION", "ETCD_VERSION", "ETCD_IMAGE",
-             "COREDNS_VERSION", "COREDNS_IMAGE", "PAUSE_IMAGE", "KINDNETD_IMAGE", "KUBE_NETWORK_POLICIES_VERSION",
+             "COREDNS_VERSION", "COREDNS_IMAGE", "PAUSE_IMAGE", "KINDNETD_IMAGE",
              "LOCAL_PATH_PROVISIONER_IMAGE", "LOCAL_PATH_HELPER_IMAGE", "LOCAL_PATH_PROVISIONER_VERSION",
-             "KUBE_NETWORK_POLICIES_IMAGE", "KINDNET_STANDIN_IMAGE", "CONTAINERD_VERSION", "RUNC_VERSION",
-             "CRICTL_VERSION", "CNI_PLUGINS_VERSION", "NODE_DEBIAN_SUITE", "LOCAL_NODE_IMAGE", "AGNHOST_IMAGE",
-             "AGNHOST_TAG")
+             "KINDNET_STANDIN_IMAGE", "KUBE_ROUTER_VERSION", "KUBE_ROUTER_IMAGE", "CONTAINERD_VERSION",
+             "RUNC_VERSION", "CRICTL_VERSION", "CNI_PLUGINS_VERSION", "NODE_DEBIAN_SUITE", "LOCAL_NODE_IMAGE",
+             "AGNHOST_IMAGE", "AGNHOST_TAG")
     return {n: globals()[n] for n in names}
 
 
