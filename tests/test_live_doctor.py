@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from grader.cluster import versions
-from grader.cluster.doctor import detect_cni, doctor_manifests, policy_check, policy_enforcement, remember_policy_enforcement
+from grader.cluster.doctor import (detect_cni, detect_policy_engine, doctor_manifests, policy_check, policy_enforcement,
+                                   remember_policy_enforcement)
 
 
 def test_policy_not_enforced_on_kindnet_points_at_the_calico_profile():
@@ -24,6 +25,24 @@ def test_cni_is_recognised_from_kube_system_daemonsets():
     assert detect_cni(["kube-proxy", "kindnet"]) == "kindnet"
     assert detect_cni(["calico-node", "kube-proxy"]) == "calico"
     assert detect_cni(["kube-proxy"]) == "unknown"
+
+
+def test_a_policy_engine_of_its_own_is_named_as_the_enforcer_not_the_cni():
+    # the cluster our CI builds from source: kindnet stand-in routes, kube-router enforces policy
+    assert detect_policy_engine(["kindnet", "kube-proxy", "kube-router"]) == "kube-router"
+    assert detect_cni(["kindnet", "kube-proxy", "kube-router"]) == "kindnet"
+    assert detect_policy_engine(["kindnet", "kube-proxy"]) == "kindnet"
+    assert detect_policy_engine(["kube-proxy"]) == "unknown"
+
+
+def test_each_engine_gets_its_own_line_when_enforced_or_not():
+    assert policy_check(True, True, "kube-router").detail == "a deny-all policy blocked the probe (enforced by kube-router)"
+    router = policy_check(True, False, "kube-router")
+    assert router.ok is False and "kube-router's policy controller" in router.hint
+    assert "kubectl -n kube-system logs ds/kube-router" in router.hint and "WSL2" not in router.hint
+    unknown = policy_check(True, False, "unknown")
+    assert "by unknown" not in unknown.hint
+    assert "what should enforce it is not known" in unknown.hint and "kube-router" in unknown.hint
 
 
 def test_status_reports_the_doctors_last_policy_verdict(tmp_path, monkeypatch):

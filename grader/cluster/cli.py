@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from grader.cluster import addons, versions
-from grader.cluster.doctor import Check, detect_cni, policy_enforcement, run_doctor
+from grader.cluster.doctor import Check, detect_cni, detect_policy_engine, policy_enforcement, run_doctor
 from grader.cluster.kind import (DEFAULT_NAME, NODE_IMAGE_ENV, PROFILES, ClusterError, KindCluster, cluster_facts,
                                  context_name, forget_cluster_facts, record_cluster_facts, requested_node_image)
 from grader.cluster.prereqs import check_prerequisites
@@ -252,8 +252,9 @@ def cmd_status(args: argparse.Namespace, runner: Runner | None = None) -> int:
         ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in n["status"].get("conditions", []))
         version = (n["status"].get("nodeInfo") or {}).get("kubeletVersion", "?")
         console.print(f"node {n['metadata']['name']}: {'Ready' if ready else 'NotReady'} ({version})")
-    cni = detect_cni([d["metadata"]["name"] for d in client.list("apps/v1", "DaemonSet", "kube-system")])
-    console.print(f"CNI: {cni}")
+    daemonsets = [d["metadata"]["name"] for d in client.list("apps/v1", "DaemonSet", "kube-system")]
+    cni, policy_engine = detect_cni(daemonsets), detect_policy_engine(daemonsets)
+    console.print(f"CNI: {cni}" + (f" (NetworkPolicy engine: {policy_engine})" if policy_engine != cni else ""))
     dns = client.list("v1", "Pod", "kube-system", label_selector="k8s-app=kube-dns")
     dns_ready = sum(any(c.get("type") == "Ready" and c.get("status") == "True"
                         for c in (p.get("status") or {}).get("conditions", [])) for p in dns)
@@ -269,7 +270,7 @@ def cmd_status(args: argparse.Namespace, runner: Runner | None = None) -> int:
     else:
         console.print(f"LoadBalancer/Ingress/Gateway provider: cloud-provider-kind {state or 'not running'}"
                       + ("" if state == "running" else " (fix: `grade cluster up`)"))
-    enforced = policy_enforcement(client.context, cni)
+    enforced = policy_enforcement(client.context, policy_engine)
     console.print(f"NetworkPolicy enforced: {enforced}"
                   + (" (run `grade cluster doctor` to find out)" if enforced == "unknown" else ""))
     return 0

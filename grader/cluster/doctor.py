@@ -25,6 +25,10 @@ DOCTOR_HOST = "doctor.netcourse.test"
 
 CNI_DAEMONSETS = {"kindnet": "kindnet", "calico-node": "calico", "cilium": "cilium", "kube-flannel-ds": "flannel"}
 CNI_ENFORCES = {"kindnet": True, "calico": True, "cilium": True, "flannel": False}
+# NetworkPolicy engines that run as a DaemonSet of their own beside the CNI and then enforce policy instead of
+# it: kube-router's policy controller, which the cluster our CI builds from source runs (kube-network-policies,
+# kindnet's engine, cannot enforce on kernels without nftables `queue`; grader/cluster/versions.py).
+POLICY_DAEMONSETS = {"kube-router": "kube-router"}
 
 
 @dataclass
@@ -45,18 +49,35 @@ def detect_cni(daemonset_names: list[str]) -> str:
     return "unknown"
 
 
+def detect_policy_engine(daemonset_names: list[str]) -> str:
+    """What enforces NetworkPolicy, from kube-system's DaemonSet names: a policy engine of its own
+    (POLICY_DAEMONSETS) when one runs, else the CNI ("unknown" when none is recognised)."""
+    for ds, engine in POLICY_DAEMONSETS.items():
+        if ds in daemonset_names:
+            return engine
+    return detect_cni(daemonset_names)
+
+
 def policy_check(allowed_before: bool, blocked_under_deny: bool, cni: str) -> Check:
-    """The NetworkPolicy line from the two probes around a deny-all policy."""
+    """The NetworkPolicy line from the two probes around a deny-all policy; `cni` names what should
+    enforce it (`detect_policy_engine`: the CNI, or a policy engine of its own such as kube-router)."""
     if not allowed_before:
         return Check("NetworkPolicy enforced", None, "skipped: the probe failed even without a policy",
                      "fix pod-to-pod connectivity first")
     if blocked_under_deny:
-        return Check("NetworkPolicy enforced", True, f"a deny-all policy blocked the probe ({cni})")
+        return Check("NetworkPolicy enforced", True, f"a deny-all policy blocked the probe (enforced by {cni})")
     if cni == "kindnet":
         hint = ("NetworkPolicy is not enforced: kindnet fails open (known on WSL2); "
                 "recreate with `grade cluster down && grade cluster up --profile calico`")
     elif cni == "flannel":
         hint = "NetworkPolicy is not enforced: Flannel ignores NetworkPolicy; use `grade cluster up --profile calico`"
+    elif cni == "kube-router":
+        hint = ("NetworkPolicy is not enforced: kube-router's policy controller is not programming the nodes; "
+                "its log says why: `kubectl -n kube-system logs ds/kube-router`")
+    elif cni == "unknown":
+        hint = ("NetworkPolicy is not enforced, and what should enforce it is not known: none of the DaemonSets "
+                f"{', '.join([*CNI_DAEMONSETS, *POLICY_DAEMONSETS])} was found in kube-system (or they could not "
+                "be read); recreate with `grade cluster up --profile calico`")
     else:
         hint = f"NetworkPolicy is not enforced by {cni}; recreate with `grade cluster up --profile calico`"
     return Check("NetworkPolicy enforced", False, "the probe still connected under a deny-all policy", hint)
@@ -161,7 +182,7 @@ def run_doctor(client: Any, runner: Any, engine: str, cluster: str) -> list[Chec
     dns_ready = [p for p in dns_pods if _ready(p)]
     checks.append(Check("CoreDNS ready", bool(dns_ready), f"{len(dns_ready)}/{len(dns_pods)} pods Ready",
                         "" if dns_ready else "`kubectl -n kube-system get pods -l k8s-app=kube-dns` and its logs"))
-    cni = cluster_cni(client)
+    cni = cluster_policy_engine(client)
 
     backend = LiveBackend(client, "doctor", [DOCTOR_NS], runner=runner, engine=engine, ready_timeout=180)
     try:
@@ -275,15 +296,16 @@ def prove_policy_enforcement(client: Any, make_backend: Any, namespace: str | No
             problems = "; ".join(backend.readiness_problems) or "the server pod has no IP"
             return Check("NetworkPolicy enforced", None, f"the proof's pods did not start: {problems}",
                          "run `grade cluster doctor` to see which layer of the cluster is broken")
-        return deny_probe(backend, client, ns, f"{ns}/client", server.ip, 8080, cluster_cni(client))
+        return deny_probe(backend, client, ns, f"{ns}/client", server.ip, 8080, cluster_policy_engine(client))
     finally:
         client.delete("v1", "Namespace", ns)
 
 
-def cluster_cni(client: Any) -> str:
-    """The CNI named by kube-system's DaemonSets ("unknown" when they cannot be read, e.g. a workshop learner's rights)."""
+def cluster_policy_engine(client: Any) -> str:
+    """What enforces NetworkPolicy, named by kube-system's DaemonSets (`detect_policy_engine`; "unknown" when
+    they cannot be read, e.g. with a workshop learner's rights)."""
     try:
-        return detect_cni([d["metadata"]["name"] for d in client.list("apps/v1", "DaemonSet", "kube-system")])
+        return detect_policy_engine([d["metadata"]["name"] for d in client.list("apps/v1", "DaemonSet", "kube-system")])
     except Exception:  # only the explanation depends on it: never fail the proof over it
         return "unknown"
 
