@@ -40,9 +40,6 @@ def test_each_engine_gets_its_own_line_when_enforced_or_not():
     router = policy_check(True, False, "kube-router")
     assert router.ok is False and "kube-router's policy controller" in router.hint
     assert "kubectl -n kube-system logs ds/kube-router" in router.hint and "WSL2" not in router.hint
-    unknown = policy_check(True, False, "unknown")
-    assert "by unknown" not in unknown.hint
-    assert "what should enforce it is not known" in unknown.hint and "kube-router" in unknown.hint
 
 
 def test_status_reports_the_doctors_last_policy_verdict(tmp_path, monkeypatch):

@@ -74,10 +74,6 @@ def policy_check(allowed_before: bool, blocked_under_deny: bool, cni: str) -> Ch
     elif cni == "kube-router":
         hint = ("NetworkPolicy is not enforced: kube-router's policy controller is not programming the nodes; "
                 "its log says why: `kubectl -n kube-system logs ds/kube-router`")
-    elif cni == "unknown":
-        hint = ("NetworkPolicy is not enforced, and what should enforce it is not known: none of the DaemonSets "
-                f"{', '.join([*CNI_DAEMONSETS, *POLICY_DAEMONSETS])} was found in kube-system (or they could not "
-                "be read); recreate with `grade cluster up --profile calico`")
     else:
         hint = f"NetworkPolicy is not enforced by {cni}; recreate with `grade cluster up --profile calico`"
     return Check("NetworkPolicy enforced", False, "the probe still connected under a deny-all policy", hint)
@@ -182,7 +178,7 @@ def run_doctor(client: Any, runner: Any, engine: str, cluster: str) -> list[Chec
     dns_ready = [p for p in dns_pods if _ready(p)]
     checks.append(Check("CoreDNS ready", bool(dns_ready), f"{len(dns_ready)}/{len(dns_pods)} pods Ready",
                         "" if dns_ready else "`kubectl -n kube-system get pods -l k8s-app=kube-dns` and its logs"))
-    cni = cluster_policy_engine(client)
+    cni = cluster_cni(client)
 
     backend = LiveBackend(client, "doctor", [DOCTOR_NS], runner=runner, engine=engine, ready_timeout=180)
     try:
@@ -296,14 +292,14 @@ def prove_policy_enforcement(client: Any, make_backend: Any, namespace: str | No
             problems = "; ".join(backend.readiness_problems) or "the server pod has no IP"
             return Check("NetworkPolicy enforced", None, f"the proof's pods did not start: {problems}",
                          "run `grade cluster doctor` to see which layer of the cluster is broken")
-        return deny_probe(backend, client, ns, f"{ns}/client", server.ip, 8080, cluster_policy_engine(client))
+        return deny_probe(backend, client, ns, f"{ns}/client", server.ip, 8080, cluster_cni(client))
     finally:
         client.delete("v1", "Namespace", ns)
 
 
-def cluster_policy_engine(client: Any) -> str:
-    """What enforces NetworkPolicy, named by kube-system's DaemonSets (`detect_policy_engine`; "unknown" when
-    they cannot be read, e.g. with a workshop learner's rights)."""
+def cluster_cni(client: Any) -> str:
+    """What enforces NetworkPolicy, named by kube-system's DaemonSets (`detect_policy_engine`: the CNI, or a
+    policy engine of its own; "unknown" when they cannot be read, e.g. with a workshop learner's rights)."""
     try:
         return detect_policy_engine([d["metadata"]["name"] for d in client.list("apps/v1", "DaemonSet", "kube-system")])
     except Exception:  # only the explanation depends on it: never fail the proof over it
