@@ -336,7 +336,7 @@ def _choose_backend(args: argparse.Namespace, console: Console) -> tuple[str, di
     if args.live:
         raise UsageError(f"--live: the course cluster is not reachable: {reason}")
     advice = "" if "grade cluster up" in reason else " For live grading with real packets: `grade cluster up`, then grade again."
-    console.print(f"[dim]Grading on the simulator: {reason}.{advice}[/]")
+    console.print(f"[dim]Grading on the simulator: {reason.rstrip('.')}.{advice}[/]")
     return "sim", options
 
 

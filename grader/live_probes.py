@@ -40,6 +40,16 @@ def resolve_command(name: str) -> list[str]:
     return ["dig", "+search", "+noall", "+comments", "+answer", "+time=2", "+tries=2", name]
 
 
+def lookup_command(name: str) -> list[str]:
+    """argv of the quick lookup made before a connect by name: the pod's resolver, short timeouts.
+
+    agnhost connect NAME:PORT bounds only the dial with --timeout; its lookup waits for the resolver (5 s per
+    try, two tries: 10 s with DNS blocked, more when a policy drops instead of rejecting), longer than any exec
+    timeout we would choose. Asking first, with dig's timeouts, tells a blocked lookup from a blocked connection.
+    """
+    return ["dig", "+search", "+noall", "+comments", "+answer", "+time=1", "+tries=2", name]
+
+
 def clientip_command(host: str, port: int) -> list[str]:
     """argv of the client-IP probe against an agnhost netexec server."""
     target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

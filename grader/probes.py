@@ -110,11 +110,18 @@ class Backend(Protocol):
         """The pods the cluster runs now (grader.model.objects.Pod), with IPs and nodes."""
 
 
-def kubectl_for(probe: Probe) -> str:
+def kubectl_for(probe: Probe, *, context: str | None = None, ingress: str | None = None) -> str:
     """The kubectl command that runs this probe on a live cluster, for the learner to reproduce it.
 
-    The live backend runs exactly these argv (grader.live_probes builds them for both)."""
+    The live backend runs exactly these argv (grader.live_probes builds them for both). `context` adds
+    --context to every kubectl in it; `ingress` ("ns/name") is the lesson's Ingress an ingress probe enters
+    through (without it, the command says so instead of taking the first Ingress of the whole cluster).
+    """
+    import shlex
+
     from grader.live_probes import clientip_command, connect_command, kubectl_exec, resolve_command
+
+    kubectl = f"kubectl --context {shlex.quote(context)}" if context else "kubectl"
 
     if isinstance(probe, (Connect, Resolve, ClientIP)):
         ns, _, pod = probe.src.partition("/")
@@ -124,22 +131,23 @@ def kubectl_for(probe: Probe) -> str:
             argv = resolve_command(probe.name)
         else:
             argv = clientip_command(probe.host, probe.port)
-        return kubectl_exec(ns, pod, argv)
+        return kubectl_exec(ns, pod, argv, context)
     if isinstance(probe, Http):
         scheme = "https" if probe.tls else "http"
         if probe.via == "ingress":
-            addr = "$(kubectl get ingress -A -o jsonpath='{.items[0].status.loadBalancer.ingress[0].ip}')"
+            ns, _, name = (ingress or "<namespace>/<ingress>").partition("/")
+            addr = f"$({kubectl} get ingress -n {ns} {name} -o jsonpath='{{.status.loadBalancer.ingress[0].ip}}')"
             port = probe.port or (443 if probe.tls else 80)
         elif probe.via == "nodeport":
             addr = "localhost"
             port = probe.port
         elif probe.via.startswith("gateway:"):
             ns, _, gw = probe.via.split(":", 1)[1].partition("/")
-            addr = f"$(kubectl get gateway -n {ns} {gw} -o jsonpath='{{.status.addresses[0].value}}')"
+            addr = f"$({kubectl} get gateway -n {ns} {gw} -o jsonpath='{{.status.addresses[0].value}}')"
             port = probe.port or (443 if probe.tls else 80)
         else:
             ns, _, svc = probe.via.split(":", 1)[1].partition("/")
-            addr = f"$(kubectl get svc -n {ns} {svc} -o jsonpath='{{.status.loadBalancer.ingress[0].ip}}')"
+            addr = f"$({kubectl} get svc -n {ns} {svc} -o jsonpath='{{.status.loadBalancer.ingress[0].ip}}')"
             port = probe.port or 80
         resolve = f"--resolve {probe.host}:{port}:{addr} " if probe.tls else f"-H 'Host: {probe.host}' "
         target = f"{scheme}://{probe.host}:{port}{probe.path}" if probe.tls else f"{scheme}://{addr}:{port}{probe.path}"

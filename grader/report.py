@@ -11,6 +11,10 @@ from rich.markup import escape
 from grader.checks import LessonReport
 
 
+# How the summary line names where the lesson was graded ("on the live" read as a typo).
+BACKEND_WORDS = {"live": "live cluster", "sim": "simulator"}
+
+
 def print_report(report: LessonReport, console: Console, *, verbose: bool = False) -> None:
     """The report's notes, then one line per task; under each failure: expected, observed, evidence, hints,
     reproduce command."""
@@ -56,7 +60,7 @@ def print_report(report: LessonReport, console: Console, *, verbose: bool = Fals
     passed = sum(1 for t in report.tasks if t.passed and not t.skipped)
     total = sum(1 for t in report.tasks if not t.skipped)
     colour = "green" if report.passed else "red"
-    console.print(f"[bold {colour}]{report.lesson}: {passed}/{total} tasks pass[/] (on the {report.backend})")
+    console.print(f"[bold {colour}]{report.lesson}: {passed}/{total} tasks pass[/] (on the {BACKEND_WORDS.get(report.backend, report.backend)})")
 
 
 def reachability_html(table: Any) -> str:

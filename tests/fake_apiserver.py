@@ -35,7 +35,8 @@ RESOURCES: dict[tuple[str, str], list[tuple[str, str, bool]]] = {
         ("configmaps", "ConfigMap", True), ("secrets", "Secret", True), ("endpoints", "Endpoints", True),
         ("nodes", "Node", False),
     ],
-    ("apps", "v1"): [("deployments", "Deployment", True), ("daemonsets", "DaemonSet", True)],
+    ("apps", "v1"): [("deployments", "Deployment", True), ("daemonsets", "DaemonSet", True),
+                     ("statefulsets", "StatefulSet", True)],
     ("networking.k8s.io", "v1"): [("networkpolicies", "NetworkPolicy", True), ("ingresses", "Ingress", True)],
     ("discovery.k8s.io", "v1"): [("endpointslices", "EndpointSlice", True)],
 }
@@ -94,6 +95,13 @@ class FakeApiServer:
         # how each exec scripted with status=None ended: "closed by the client" or "hang ran out"
         self.hung_exec_endings: list[str] = []
         self.hung_exec_ended = threading.Event()
+        self.version = "v1.37.0"  # /version's gitVersion
+        # seconds a deleted Namespace stays Terminating (its content gone, deletionTimestamp set, new content
+        # refused with 403 "being terminated") before it is gone too; 0: gone at once
+        self.namespace_termination = 0.0
+        # fault(request) -> None, or (code, reason, message[, retry_after]): an answer the server gives instead
+        # of the real one (e.g. 503 while restarting, 429 throttled), before any other handling
+        self.fault: Callable[[Request], tuple[Any, ...] | None] = lambda req: None
         self._rv = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -126,6 +134,12 @@ class FakeApiServer:
 
     def get(self, kind: str, name: str, namespace: str | None = None, group: str = "") -> dict[str, Any] | None:
         return self.objects.get((group, kind, namespace, name))
+
+    def _remove_namespace(self, name: str) -> None:
+        """A namespace and everything in it gone, as the namespace controller leaves it."""
+        with self._lock:
+            for key in [k for k in self.objects if k[2] == name or (k[1] == "Namespace" and k[3] == name)]:
+                del self.objects[key]
 
     def _next_rv(self) -> str:
         self._rv += 1
@@ -259,8 +273,25 @@ class FakeApiServer:
             h.end_headers()
             h.wfile.write(body)
             return None
-        if req.path == "/version":
-            return h._send_json(200, {"major": "1", "minor": "37", "gitVersion": "v1.37.0"})
+        injected = self.fault(req)
+        if injected is not None:
+            code, reason, message, *after = injected
+            if after:
+                h.send_response(code)
+                data = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
+                                   "message": message, "code": code}).encode()
+                h.send_header("Content-Type", "application/json")
+                h.send_header("Retry-After", str(after[0]))
+                h.send_header("Content-Length", str(len(data)))
+                h.end_headers()
+                h.wfile.write(data)
+                return None
+            return h._status(code, reason, message)
+        if req.path in ("/version", "/version/"):
+            major, minor = self.version.lstrip("v").split(".")[:2]
+            return h._send_json(200, {"major": major, "minor": minor, "gitVersion": self.version,
+                                      "gitCommit": "", "gitTreeState": "", "buildDate": "", "goVersion": "",
+                                      "compiler": "", "platform": "linux/amd64"})
         if parts == ["api"]:
             return h._send_json(200, {"kind": "APIVersions", "versions": ["v1"]})
         if parts == ["apis"]:
@@ -318,8 +349,21 @@ class FakeApiServer:
         if req.method == "GET":
             return h._send_json(200, obj)
         if req.method == "DELETE":
-            with self._lock:
-                del self.objects[(group, kind, namespace, name)]
+            if kind == "Namespace" and self.namespace_termination > 0:
+                with self._lock:  # the namespace controller removes the content first, the namespace last
+                    for key in [k for k in self.objects if k[2] == name]:
+                        del self.objects[key]
+                    obj.setdefault("metadata", {}).setdefault("deletionTimestamp", "2026-12-01T00:00:00Z")
+                    obj.setdefault("status", {})["phase"] = "Terminating"
+                timer = threading.Timer(self.namespace_termination, self._remove_namespace, [name])
+                timer.daemon = True
+                timer.start()
+                return h._send_json(200, obj)
+            if kind == "Namespace":
+                self._remove_namespace(name)
+            else:
+                with self._lock:
+                    self.objects.pop((group, kind, namespace, name), None)
             return h._send_json(200, {"kind": "Status", "apiVersion": "v1", "status": "Success"})
         return h._status(405, "MethodNotAllowed", f"{req.method} not supported by the fake")
 
@@ -342,6 +386,13 @@ class FakeApiServer:
         if namespace:
             meta["namespace"] = namespace
         key = (group, kind, namespace, name)
+        ns_obj = self.objects.get(("", "Namespace", None, namespace)) if namespace else None
+        if ns_obj is not None and ns_obj.get("metadata", {}).get("deletionTimestamp") and key not in self.objects:
+            return h._status(403, "Forbidden", f'{kind.lower()}s "{name}" is forbidden: unable to create new content '
+                                               f"in namespace {namespace} because it is being terminated")
+        immutable = _immutable_problem(self.objects.get(key), body, kind, name)
+        if immutable is not None:
+            return h._status(422, "Invalid", immutable)
         with self._lock:
             old = self.objects.get(key)
             owner = next((f["manager"] for f in (old or {}).get("metadata", {}).get("managedFields", [])), None)
@@ -353,9 +404,47 @@ class FakeApiServer:
             smeta["uid"] = (old or {}).get("metadata", {}).get("uid") or f"uid-{name}"
             smeta["resourceVersion"] = self._next_rv()
             smeta["managedFields"] = [{"manager": manager, "operation": "Apply", "apiVersion": gv}]
+            if (old or {}).get("metadata", {}).get("deletionTimestamp"):  # an apply does not undo a deletion
+                smeta["deletionTimestamp"] = old["metadata"]["deletionTimestamp"]
+                stored["status"] = old.get("status")
             self.on_apply(stored)
             self.objects[key] = stored
         h._send_json(201 if old is None else 200, stored)
+
+
+def _immutable_problem(old: dict[str, Any] | None, new: dict[str, Any], kind: str, name: str) -> str | None:
+    """The API server's 422 message for an update that changes a field that cannot change in place, as the
+    real validations word it (Pod spec, Service clusterIP, StatefulSet spec, a workload's selector)."""
+    if old is None:
+        return None
+    before, after = old.get("spec") or {}, new.get("spec") or {}
+    if kind == "Pod":
+        def without_images(spec: dict[str, Any]) -> dict[str, Any]:
+            spec = copy.deepcopy(spec)
+            for c in spec.get("containers") or []:
+                c.pop("image", None)
+            if "nodeName" not in after:  # the scheduler's, not the applier's: a re-apply leaves it alone
+                spec.pop("nodeName", None)
+            return spec
+        if without_images(before) != without_images(after):
+            return (f'Pod "{name}" is invalid: spec: Forbidden: pod updates may not change fields other than '
+                    "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+                    "`spec.tolerations` (only additions to existing tolerations),"
+                    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)")
+    if kind == "Service" and before.get("clusterIP") and after.get("clusterIP") not in (None, before.get("clusterIP")):
+        return (f'Service "{name}" is invalid: spec.clusterIPs[0]: Invalid value: []string{{"{after["clusterIP"]}"}}: '
+                "may not change once set")
+    if kind == "StatefulSet":
+        changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+        if changed - {"replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
+                      "minReadySeconds", "revisionHistoryLimit"}:
+            return (f'StatefulSet.apps "{name}" is invalid: spec: Forbidden: updates to statefulset spec for fields '
+                    "other than 'replicas', 'ordinals', 'template', 'updateStrategy', "
+                    "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden")
+    if kind in ("Deployment", "DaemonSet") and "selector" in after and before.get("selector") != after.get("selector"):
+        return (f'{kind}.apps "{name}" is invalid: spec.selector: Invalid value: '
+                f'v1.LabelSelector{{MatchLabels:{after.get("selector")}}}: field is immutable')
+    return None
 
 
 def _matches(obj: dict[str, Any], selector: str) -> bool:
@@ -365,3 +454,27 @@ def _matches(obj: dict[str, Any], selector: str) -> bool:
         if labels.get(k) != v:
             return False
     return True
+
+
+def kubelet(api):
+    """Make applied pods Running and Ready with an IP, as the kubelet and the CNI would."""
+    counter = iter(range(10, 250))
+
+    def on_apply(obj):
+        if obj["kind"] == "Pod":
+            obj["spec"]["nodeName"] = "course-worker"
+            obj["status"] = {"phase": "Running", "podIP": f"10.244.1.{next(counter)}",
+                             "conditions": [{"type": "Ready", "status": "True"}]}
+
+    api.on_apply = on_apply
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 0.0
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds

@@ -88,3 +88,51 @@ def test_hint_for_dns_scenario_names_kube_dns():
     report = grade_lesson("lesson6", scenario.broken_files(), backend="sim")
     failure = next(t.failure for t in report.tasks if t.id == "test_dns")
     assert any("kube-dns" in h for h in failure["hints"])
+
+
+# ---- every scenario is gradable live, inside the lesson's namespaces (issue 10, section 3, item 5) ----------
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+def test_every_scenario_stays_inside_the_lessons_namespaces(scenario):
+    """The live grader applies nothing outside lesson6 and lesson6-frontend (safety): a scenario that reached
+    outside them could not be graded live at all."""
+    from grader.kube.safety import check_manifests_allowed
+    from grader.lessons import load_lesson
+    from grader.manifests import load
+
+    namespaces = list(load_lesson("lesson6").namespaces)
+    for files in (scenario.broken_files(), sorted(scenario.fixed_dir.glob("*.yaml"))):
+        assert check_manifests_allowed(load(files, namespace="lesson6"), namespaces) == []
+
+
+def test_the_tls_secret_scenario_applies_live_with_the_secret_beside_the_ingress_not_in_it(private_state):
+    from fake_apiserver import FakeApiServer
+    from kubernetes import client as k8s
+
+    from grader.backends.live import LiveBackend
+    from grader.kube.client import KubeClient
+    from grader.manifests import load
+
+    scenario = get_scenario("tls-secret-namespace")
+    with FakeApiServer() as api:
+        cfg = k8s.Configuration()
+        cfg.host = api.url
+        backend = LiveBackend(KubeClient(k8s.ApiClient(cfg), "kind-course"), "lesson6", ["lesson6", "lesson6-frontend"],
+                              ready_timeout=1)
+        backend.apply(load(scenario.broken_files(), namespace="lesson6"))  # before: refused ("namespace 'default'")
+        assert api.get("Secret", "shop-tls", "lesson6-frontend") is not None
+        assert api.get("Secret", "shop-tls", "lesson6") is None
+        assert api.get("Ingress", "shop", "lesson6", "networking.k8s.io") is not None
+
+
+def test_the_refusal_of_an_object_outside_the_lesson_does_not_state_the_fix():
+    from grader.kube.safety import check_manifests_allowed
+    from grader.manifests import load_text
+
+    secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: shop-tls\n  namespace: default\ntype: Opaque\n"
+    (problem,) = check_manifests_allowed(load_text(secret, "work/lesson6/shop-tls.yaml", namespace="lesson6"),
+                                         ["lesson6", "lesson6-frontend"])
+    assert problem.startswith("work/lesson6/shop-tls.yaml:1: Secret 'shop-tls' is in namespace 'default', outside this lesson")
+    assert "Change metadata.namespace" not in problem and "leave it out" not in problem
+    assert "--sim" in problem

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from kubernetes import client as k8s
 
-from fake_apiserver import ExecScript, FakeApiServer, exit_status
+from fake_apiserver import ExecScript, FakeApiServer, FakeTime, exit_status, kubelet
 from grader.backends.live import LiveBackend, ManifestsRefused
 from grader.checks import SetupError
 from grader.cluster import doctor
@@ -33,16 +33,6 @@ def kube_for(api, context="kind-course"):
     cfg.host = api.url
     return KubeClient(k8s.ApiClient(cfg), context)
 
-
-class FakeTime:
-    def __init__(self):
-        self.now = 0.0
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 # ---- Namespace manifests -------------------------------------------------------------------------
@@ -143,18 +133,6 @@ def test_grading_live_with_a_refused_manifest_reports_a_setup_error_not_a_traceb
 
 # ---- the NetworkPolicy proof ----------------------------------------------------------------------
 
-
-def kubelet(api):
-    """Make applied pods Running and Ready with an IP, as the kubelet and the CNI would."""
-    counter = iter(range(10, 250))
-
-    def on_apply(obj):
-        if obj["kind"] == "Pod":
-            obj["spec"]["nodeName"] = "course-worker"
-            obj["status"] = {"phase": "Running", "podIP": f"10.244.1.{next(counter)}",
-                             "conditions": [{"type": "Ready", "status": "True"}]}
-
-    api.on_apply = on_apply
 
 
 def cni(api, enforces: bool, name: str = "kindnet"):

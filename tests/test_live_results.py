@@ -368,3 +368,52 @@ def test_a_read_the_account_may_not_make_is_a_failed_probe_not_a_traceback():
     assert not r.ok and r.verdict == "error"
     assert "refused a read" in r.evidence[0] and "403" in r.evidence[0]
     assert r.kubectl.startswith("curl")
+
+
+# ---- reproduce commands carry the context and the lesson's own Ingress (issue 10, section 3, item 9) ----
+
+
+def _ingress(ns, name, host, address=None):
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name, "namespace": ns},
+            "spec": {"rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+                "service": {"name": "web", "port": {"number": 80}}}}]}}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": address}]} if address else {}}}
+
+
+def test_the_ingress_reproduce_command_names_the_lessons_ingress_and_the_context(private_state):
+    from fake_apiserver import FakeApiServer
+    from kubernetes import client as k8s
+
+    from grader.backends.live import LiveBackend
+    from grader.kube.client import KubeClient
+    from grader.probes import Http
+
+    with FakeApiServer() as api:
+        api.put(_ingress("aaa-other-team", "first-in-the-cluster", "shop.example.com"))  # listed first cluster-wide
+        api.put(_ingress("lesson5", "catch-all", "other.example.com"))
+        api.put(_ingress("lesson5", "shop", "shop.example.com"))
+        cfg = k8s.Configuration()
+        cfg.host = api.url
+        backend = LiveBackend(KubeClient(k8s.ApiClient(cfg), "my-lab"), "lesson5", ["lesson5"])
+        (result,) = backend.run([Http("ingress", "shop.example.com", "/")])
+    assert not result.ok  # no Ingress has an address: the reproduce command is the kubectl one
+    assert "kubectl --context my-lab get ingress -n lesson5 shop -o jsonpath=" in result.kubectl
+    assert "first-in-the-cluster" not in result.kubectl and "-A" not in result.kubectl
+    assert any("kubectl --context my-lab get ingress -n lesson5" in line for line in result.evidence)
+
+
+def test_the_load_balancer_reproduce_command_carries_the_context():
+    from grader.probes import Http, kubectl_for
+
+    command = kubectl_for(Http("loadbalancer:lesson5/web-lb", "web.example.com", "/"), context="my-lab")
+    assert "$(kubectl --context my-lab get svc -n lesson5 web-lb -o jsonpath=" in command
+
+
+def test_the_lesson_ingress_is_ranked_by_host_then_by_the_lessons_namespaces():
+    from grader.backends.live import lesson_ingress
+
+    ingresses = [_ingress("lesson5-b", "b", "shop.example.com", "172.18.0.9"),
+                 _ingress("lesson5", "a", "shop.example.com", "172.18.0.8"),
+                 _ingress("lesson5", "other", "other.example.com", "172.18.0.7")]
+    assert lesson_ingress(ingresses, "shop.example.com", ["lesson5", "lesson5-b"])["metadata"]["name"] == "a"
+    assert lesson_ingress(ingresses, "shop.example.com", ["lesson5-b", "lesson5"])["metadata"]["name"] == "b"

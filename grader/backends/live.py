@@ -22,7 +22,15 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from grader.checks import SetupError
-from grader.kube.client import KubeClient, KubeError, api_reason, context_server, context_servers, kubeconfig_paths
+from grader.kube.client import (
+    FIELD_MANAGER,
+    KubeClient,
+    KubeError,
+    api_reason,
+    context_server,
+    context_servers,
+    kubeconfig_paths,
+)
 from grader.kube.lookup import (
     choose_service,
     ingress_backends,
@@ -46,7 +54,7 @@ from grader.kube.readiness import (
     service_problem,
     wait_until_ready,
 )
-from grader.kube.safety import DEFAULT_CONTEXT, CourseContexts, UnsafeTargetError, check_manifests_allowed
+from grader.kube.safety import DEFAULT_CONTEXT, WORKSHOP_KEY, CourseContexts, UnsafeTargetError, check_manifests_allowed
 from grader.live_probes import (
     HttpOutcome,
     classify_connect,
@@ -57,6 +65,7 @@ from grader.live_probes import (
     host_can_route_to_kind,
     http_get,
     kubectl_exec,
+    lookup_command,
     outside_endpoint,
     parse_clientip,
     resolve_command,
@@ -67,6 +76,23 @@ from grader.probes import ClientIP, Connect, Http, Probe, Resolve, Result, kubec
 POLICY_PROOF_LESSON = "policy-proof"  # netcourse/lesson label of the proof's scratch namespace
 RETRY_FOR_SECONDS = 10.0
 RETRY_EVERY_SECONDS = 1.0
+REPLACE_TIMEOUT = 90.0  # seconds to wait for a replaced or pruned object (and its pods) to be gone
+# Kinds the grader may have applied into a lesson's namespace, checked for leftovers after every apply
+# (besides the kinds of the manifests themselves). Kinds the cluster does not serve are skipped.
+PRUNED_KINDS = (
+    ("v1", "Pod"), ("v1", "Service"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "ServiceAccount"),
+    ("v1", "Endpoints"), ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"),
+    ("apps/v1", "ReplicaSet"), ("batch/v1", "Job"), ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("networking.k8s.io/v1", "Ingress"), ("discovery.k8s.io/v1", "EndpointSlice"),
+    ("gateway.networking.k8s.io/v1", "Gateway"), ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("gateway.networking.k8s.io/v1", "GRPCRoute"), ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"),
+)
+# How the API says that an update may not change a field in place (apimachinery's ValidateImmutableField,
+# the Pod and StatefulSet update validations).
+IMMUTABLE_MARKERS = (
+    "field is immutable", "may not change once set", "pod updates may not change fields",
+    "updates to statefulset spec for fields other than", "updates to daemonset spec", "is immutable",
+)
 POLICY_NOT_ENFORCED = (
     "NetworkPolicy is not enforced on this cluster (kindnet fails open, known on WSL2), so a connection "
     "the policy should block gets through; recreate with `grade cluster up --profile calico`."
@@ -143,6 +169,8 @@ class LiveBackend:
         self.policy_enforced = policy_enforced if policy_enforced is not None else _remembered_policy(self.client.context)
         self.published_facts_namespace = published_facts_namespace
         self.readiness_problems: list[str] = []
+        self.replaced: list[str] = []  # objects the last apply deleted and re-created (an immutable field changed)
+        self.pruned: list[str] = []  # objects the last apply deleted because no manifest names them any more
         self._node_entry: tuple[str, str] | None = None  # (address, where it came from), found once per backend
         self._sleep = sleep
         self._clock = clock
@@ -173,27 +201,97 @@ class LiveBackend:
                 self.client.ensure_lesson_namespace(ns, lesson, labels)
             except KubeError as exc:
                 raise KubeError(_rejection(exc, "Namespace", ns, m), status=exc.status, reason=exc.reason) from None
+        self.replaced = []
         for m in manifests:
             if m.kind == "Namespace":
                 continue  # applied above, as the grader's labelled namespace
+            ns = m.namespace or self.namespaces[0]
             try:
-                self.client.apply(m.obj, namespace=m.namespace or self.namespaces[0])
+                self._apply_one(m, ns)
             except KubeError as exc:
-                raise KubeError(_rejection(exc, m.kind, m.name, m), status=exc.status, reason=exc.reason) from None
-        self.readiness_problems = self._wait_ready()
+                raise KubeError(_rejection(exc, m.kind, m.name, m), status=exc.status, reason=exc.reason,
+                                transient=exc.transient, ours=exc.ours or is_graders_own(m)) from None
+        self.pruned, left = self._prune(manifests)
+        self.readiness_problems = self._wait_ready() + left
+
+    def _apply_one(self, m: Any, ns: str) -> None:
+        """Apply one manifest; when the cluster refuses because a field that cannot change in place changed
+        since the last grading (a Pod's spec, a Service's clusterIP, a StatefulSet's serviceName...), delete the
+        grader's old object and create it afresh, as `kubectl replace --force` would."""
+        try:
+            self.client.apply(m.obj, namespace=ns)
+            return
+        except KubeError as exc:
+            if not is_immutable_change(exc):
+                raise
+            api_version = m.obj.get("apiVersion", "")
+            old = self.client.get(api_version, m.kind, m.name, ns)
+            if ns not in self.namespaces or old is None or not applied_by_grader(old):
+                raise  # not ours to replace: the message stands
+            self.client.delete(api_version, m.kind, m.name, ns, propagation="Foreground", grace_period=1)
+            if not self.client.wait_gone(api_version, m.kind, m.name, ns, timeout=REPLACE_TIMEOUT):
+                raise KubeError(f"{m.kind} {ns}/{m.name} had to be replaced (a field that cannot change in place "
+                                f"changed: {exc.reason}), but the old one was still being deleted after "
+                                f"{REPLACE_TIMEOUT:.0f} s; grade again in a moment", status=409, transient=False,
+                                ours=True) from None
+        self.client.apply(m.obj, namespace=ns)
+        self.replaced.append(f"{m.kind} {ns}/{m.name}")
+
+    def _prune(self, manifests: list[Any]) -> tuple[list[str], list[str]]:
+        """Delete what the grader applied earlier in the lesson's namespaces and the manifests no longer name
+        (a policy removed from the learner's files must not keep "passing"), and wait until it is gone.
+
+        Only objects with the grader's own apply in their managedFields are touched: never one a controller
+        made (a Deployment's pods, EndpointSlices) or one someone created by hand, and never what
+        `grade workshop setup` put into a learner's namespace (labelled netcourse/workshop: the isolation policy).
+        """
+        wanted = {(_group(m.obj.get("apiVersion", "")), m.kind, m.namespace or self.namespaces[0], m.name)
+                  for m in manifests if m.kind != "Namespace"}
+        kinds = list(dict.fromkeys([*PRUNED_KINDS, *((m.obj.get("apiVersion", ""), m.kind) for m in manifests
+                                                     if m.kind != "Namespace")]))
+        doomed: list[tuple[str, str, str, str]] = []
+        for api_version, kind in kinds:
+            if not self.client.serves(api_version, kind):
+                continue
+            for ns in self.namespaces:
+                try:
+                    items = self.client.list(api_version, kind, ns)
+                except (KubeError, ApiException):  # e.g. a workshop account may not list this kind: keep it
+                    continue
+                for obj in items:
+                    name = (obj.get("metadata") or {}).get("name", "")
+                    if (_group(api_version), kind, ns, name) not in wanted and applied_by_grader(obj) \
+                            and WORKSHOP_KEY not in ((obj.get("metadata") or {}).get("labels") or {}):
+                        doomed.append((api_version, kind, ns, name))
+        left: list[str] = []  # what could not be removed, said with the readiness problems
+        gone: list[tuple[str, str, str, str]] = []
+        for api_version, kind, ns, name in doomed:
+            try:
+                self.client.delete(api_version, kind, name, ns, propagation="Foreground")
+                gone.append((api_version, kind, ns, name))
+            except (KubeError, ApiException) as exc:  # e.g. a workshop Role without delete on this kind
+                reason = api_reason(exc) if isinstance(exc, ApiException) else exc.reason
+                left.append(f"{kind} {ns}/{name} is left from an earlier grading (no manifest names it now) and the "
+                            f"grader could not remove it: {reason}; delete it: `kubectl --context {self.client.context} "
+                            f"delete {kind.lower()} -n {ns} {name}`")
+        for api_version, kind, ns, name in gone:
+            if not self.client.wait_gone(api_version, kind, name, ns, timeout=REPLACE_TIMEOUT):
+                left.append(f"{kind} {ns}/{name} (no manifest names it now) was still being deleted after "
+                            f"{REPLACE_TIMEOUT:.0f} s")
+        return [f"{kind} {ns}/{name}" for _, kind, ns, name in gone], left
 
     def prove_policy_enforced(self) -> None:
         """Make sure this cluster's CNI enforces NetworkPolicy before any "blocked" verdict counts.
 
         Returns at once when a "yes" for this context and API server is remembered from the last 24 h (the
         doctor's, or an earlier proof). Otherwise runs the doctor's deny probe in a scratch namespace
-        (grader.cluster.doctor.prove_policy_enforcement), remembers the verdict, and raises SetupError
+        (grader.cluster.policy_proof.prove_policy_enforcement), remembers the verdict, and raises SetupError
         with the doctor's explanation and fix when the policy blocked nothing.
 
         With `published_facts_namespace` (a workshop learner, who may not create the scratch namespace) it
         reads the verdict `grade workshop setup` published there instead of proving it.
         """
-        from grader.cluster.doctor import api_server_of, prove_policy_enforcement, recently_proven
+        from grader.cluster.policy_proof import api_server_of, prove_policy_enforcement, recently_proven
 
         if recently_proven(self.client.context, api_server_of(self.client)):
             self.policy_enforced = True
@@ -313,7 +411,7 @@ class LiveBackend:
         except (ApiException, KubeError) as exc:  # e.g. 403 for a workshop account: a result, not a traceback
             why = f"the API server refused a read this probe needs: {api_reason(exc) if isinstance(exc, ApiException) else exc}"
             return Result(probe, False, "error", [why, "check your kube context and permissions: `kubectl auth can-i --list`"],
-                          kubectl_for(probe), {})
+                          self._reproduce(probe), {})
         if not result.ok and self.readiness_problems:
             result.evidence += ["not ready when probed:"] + [f"  {p}" for p in self.readiness_problems]
         return result
@@ -325,6 +423,10 @@ class LiveBackend:
 
     def _connect_once(self, probe: Connect) -> Result:
         argv = connect_command(probe.host, probe.port, probe.protocol)
+        if not is_ip(probe.host):
+            failed_lookup = self._lookup_fails(probe, argv)
+            if failed_lookup is not None:
+                return failed_lookup
         res, ns, pod, kubectl = self._exec_in(probe.src, argv)
         connected, verdict, cls = classify_connect(res.returncode, res.stderr, res.timed_out)
         evidence = [f"{kubectl}: {cls}"]
@@ -333,6 +435,34 @@ class LiveBackend:
         if res.error:
             evidence.append(res.error)
         return Result(probe, connected, verdict, evidence, kubectl, {"class": cls, "attempts": 1})
+
+    def _lookup_fails(self, probe: Connect, connect_argv: list[str]) -> Result | None:
+        """A "dns-failure" Result when the source pod cannot resolve the probe's host (None when it can).
+
+        The simulator says "dns-failure" for a connect whose name does not resolve; agnhost would say "DNS: ..."
+        only after its resolver gave up (10 s or more), so the pod's own resolver is asked first, with short
+        timeouts (dig, in the same pod: same resolv.conf, same egress policy).
+        """
+        lookup = lookup_command(probe.host)
+        res, ns, pod, dig = self._exec_in(probe.src, lookup, timeout=8.0)
+        resolved, _, answer = classify_resolve(res.returncode, res.stdout)
+        if resolved:
+            return None
+        if res.error and res.returncode is None and not res.timed_out:
+            return None  # the lookup could not run at all (no dig in this image): let agnhost connect say it
+        said = [line.strip() for line in res.stdout.splitlines() if "timed out" in line or "no servers" in line]
+        if answer.status:
+            what = f"status {answer.status}" + (" (no such name)" if answer.status == "NXDOMAIN" else "")
+        elif res.timed_out:
+            what = "no answer within 8 s"
+        else:
+            what = "; ".join(said) or "no answer from the cluster DNS"
+        kubectl = kubectl_exec(ns, pod, connect_argv, self.client.context)
+        evidence = [f"{dig}: {what}",
+                    f"{probe.src} cannot resolve {probe.host}, so nothing was dialled: {kubectl} would fail with "
+                    "'DNS: lookup ...' once its resolver gives up (5 s per try)"]
+        return Result(probe, False, "dns-failure", evidence, kubectl,
+                      {"class": "DNS", "attempts": 1, "lookup": dig, "dns_status": answer.status or None})
 
     def _connect_with_retries(self, probe: Connect, expected: bool | None) -> Result:
         result = self._connect_once(probe)
@@ -483,7 +613,7 @@ class LiveBackend:
         address, port, why = self._entry_point(probe)
         if address is None:
             evidence = [why] + (self._gateway_route_status() if probe.via.startswith("gateway:") else [])
-            return Result(probe, False, "error", evidence, kubectl_for(probe), {"status": None, "service": None, "endpoint": None,
+            return Result(probe, False, "error", evidence, self._reproduce(probe), {"status": None, "service": None, "endpoint": None,
                                                                               "ingress": None, "cert_sans": []})
         host, hport = (address, port)
         if self.runner is not None and probe.via != "nodeport":
@@ -530,7 +660,18 @@ class LiveBackend:
         data: dict[str, Any] = {"status": None, "samples": probe.samples, "counts": counts, "failures": failures,
                                 "shares": {k: v / probe.samples for k, v in counts.items()},
                                 "service": max(counts, key=lambda k: counts[k]) if counts else None, "endpoint": None}
-        return Result(probe, not failures and bool(counts), "allowed" if counts and not failures else "error", evidence, kubectl_for(probe), data)
+        return Result(probe, not failures and bool(counts), "allowed" if counts and not failures else "error", evidence, self._reproduce(probe), data)
+
+    def _reproduce(self, probe: Probe) -> str:
+        """kubectl_for on this cluster's context, an ingress probe naming the lesson's Ingress for its host."""
+        ingress = None
+        if isinstance(probe, Http) and probe.via == "ingress":
+            chosen = lesson_ingress(self._list_in("networking.k8s.io/v1", "Ingress", self.namespaces), probe.host,
+                                    self.namespaces, with_address=False)
+            if chosen is not None:
+                meta = chosen.get("metadata") or {}
+                ingress = f"{meta.get('namespace')}/{meta.get('name')}"
+        return kubectl_for(probe, context=self.client.context, ingress=ingress)
 
     def _gateway_route_status(self) -> list[str]:
         """The status the controller wrote on the lesson's HTTPRoutes that are not accepted: why nothing answered."""
@@ -581,11 +722,13 @@ class LiveBackend:
         or, with address None, why there is no entry point."""
         default_port = probe.port or (443 if probe.tls else 80)
         if probe.via == "ingress":
-            addr = ingress_entry_address(self._list_in("networking.k8s.io/v1", "Ingress", self.namespaces), probe.host)
+            addr = ingress_entry_address(self._list_in("networking.k8s.io/v1", "Ingress", self.namespaces), probe.host,
+                                         self.namespaces)
             if addr:
                 return addr, default_port, ""
             return None, 0, (f"no Ingress in {', '.join(self.namespaces)} has an address yet, so nothing serves host "
-                             f"{probe.host!r}; see `kubectl get ingress -A` and `grade cluster doctor`")
+                             f"{probe.host!r}; see `kubectl --context {self.client.context} get ingress -n "
+                             f"{self.namespaces[0]}` and `grade cluster doctor`")
         if probe.via.startswith("loadbalancer:"):
             ns, _, name = probe.via.split(":", 1)[1].partition("/")
             svc = self.client.get("v1", "Service", name, ns)
@@ -700,26 +843,36 @@ class LiveBackend:
         return context == DEFAULT_CONTEXT or CourseContexts.default().created_by_grader(str(context), None)
 
 
-def ingress_entry_address(ingresses: list[dict[str, Any]], host: str) -> str | None:
-    """Where a request for `host` enters: the address of an Ingress with a rule for that host, else one with
-    a rule without host, else one with a default backend, else any Ingress with an address (the controller
-    then answers 404 itself, which is the real answer for an unrouted host)."""
-    ranked: list[tuple[int, str]] = []
-    for ing in ingresses:
-        addr = load_balancer_address(ing)
-        if not addr:
+def lesson_ingress(ingresses: list[dict[str, Any]], host: str, namespaces: list[str] | None = None, *,
+                   with_address: bool = True) -> dict[str, Any] | None:
+    """The Ingress a request for `host` enters through: one with a rule for that host, else one with a rule
+    without host, else one with a default backend, else any (the controller then answers 404 itself, which
+    is the real answer for an unrouted host); ties go to the lesson's first namespace (`namespaces` order).
+    `with_address`: only Ingresses that have an address."""
+    order = {ns: i for i, ns in enumerate(namespaces or [])}
+    ranked: list[tuple[int, int, int, dict[str, Any]]] = []
+    for i, ing in enumerate(ingresses):
+        if with_address and not load_balancer_address(ing):
             continue
         hosts = [h for h, _ in ingress_backends(ing)]
         rules = [r.get("host") for r in (ing.get("spec") or {}).get("rules") or []]
         if any(h and rule_host_matches(h, host) for h in rules):
-            ranked.append((0, addr))
+            rank = 0
         elif None in rules:
-            ranked.append((1, addr))
+            rank = 1
         elif None in hosts:
-            ranked.append((2, addr))
+            rank = 2
         else:
-            ranked.append((3, addr))
-    return sorted(ranked, key=lambda t: t[0])[0][1] if ranked else None
+            rank = 3
+        ns = (ing.get("metadata") or {}).get("namespace", "")
+        ranked.append((rank, order.get(ns, len(order)), i, ing))
+    return min(ranked, key=lambda t: t[:3])[3] if ranked else None
+
+
+def ingress_entry_address(ingresses: list[dict[str, Any]], host: str, namespaces: list[str] | None = None) -> str | None:
+    """The address of `lesson_ingress` for `host` (None when no Ingress has one)."""
+    chosen = lesson_ingress(ingresses, host, namespaces)
+    return load_balancer_address(chosen) if chosen is not None else None
 
 
 def _connect(context: str | None) -> KubeClient:
@@ -745,16 +898,63 @@ REJECTION_FIXES = {
 
 
 def _rejection(exc: KubeError, kind: str, name: str, manifest: Any | None) -> str:
-    """A learner's message for an API rejection: which object, where it is written, why, what to do."""
+    """A message for an API rejection: which object, where it is written, why, what to do.
+
+    Learner advice ("fix the object") only for the learner's own objects rejected for what they say: not for
+    the grader's own (doctor, fixtures), not for a cluster too old for them, not for "not now" answers
+    (409, 429, 5xx) that were still there after the retries.
+    """
     where = getattr(manifest, "source", None)
     head = f"{where}: " if where else ""
+    if exc.transient:
+        return (f"{head}the API server did not take {kind} {name!r} (HTTP {exc.status}: {exc.reason}), also after "
+                "retrying for several seconds. That is the cluster being busy or restarting, not your file.\n"
+                "  what to do: wait a moment and grade again; `grade cluster status` shows whether the cluster is healthy.")
+    if exc.ours:  # the grader's own sentence about the cluster (too old, a namespace still terminating)
+        return f"{head}{exc.reason}"
+    if is_graders_own(manifest):
+        return (f"the cluster rejected the grader's own {kind} {name!r} ({where or 'the grader'}): {exc.reason}\n"
+                "  That is not about your files: run `grade cluster doctor`; if it still fails, report it with this message.")
+    if exc.status == 403 and "being terminated" in exc.reason:
+        return (f"{head}the cluster refused {kind} {name!r}: {exc.reason}\n  what to do: an earlier run is still "
+                "deleting that namespace; grade again in a minute.")
     fix = REJECTION_FIXES.get(exc.status or 0, "fix the object and grade again")
     return f"{head}the cluster rejected {kind} {name!r}: {exc.reason}\n  what to do: {fix}."
 
 
+def is_immutable_change(exc: KubeError) -> bool:
+    """Whether an apply was refused because it would change a field that cannot change in place."""
+    text = (exc.reason or str(exc)).lower()
+    return exc.status == 422 and any(marker in text for marker in IMMUTABLE_MARKERS)
+
+
+def applied_by_grader(obj: dict[str, Any]) -> bool:
+    """Whether the grader's server-side apply (field manager "grade") wrote this object."""
+    fields = (obj.get("metadata") or {}).get("managedFields") or []
+    return any(f.get("manager") == FIELD_MANAGER and f.get("operation") == "Apply" for f in fields)
+
+
+def is_graders_own(manifest: Any | None) -> bool:
+    """Whether a manifest is the grader's (the doctor's objects, a lesson's fixtures), not the learner's."""
+    if manifest is None:
+        return False
+    source = getattr(manifest, "source", None)
+    path = getattr(source, "file", None)
+    if path is None:
+        return isinstance(source, str) and source == "doctor"
+    from pathlib import Path
+
+    parents = Path(str(path)).resolve().parents
+    return any(p.name == "fixtures" and (p.parent / "lesson.yaml").exists() for p in parents)
+
+
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
+
+
 def _remembered_policy(context: str) -> bool | None:
     """The doctor's last NetworkPolicy verdict for this context (None: never checked)."""
-    from grader.cluster.doctor import policy_enforcement
+    from grader.cluster.policy_proof import policy_enforcement
 
     verdict = policy_enforcement(context, "unknown")
     return True if verdict == "yes" else False if verdict == "no" else None

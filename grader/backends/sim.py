@@ -38,6 +38,8 @@ class SimBackend:
         if isinstance(probe, Http):
             o = external.request(self.world, probe.via, probe.host, probe.path, port=probe.port, tls=probe.tls,
                                  method=probe.method, headers=probe.headers)
+            if probe.via == "ingress" and o.ingress:  # the lesson's Ingress that took the request
+                kubectl = kubectl_for(probe, ingress=o.ingress)
             verdict = "allowed" if o.ok else ("not-found" if o.status == 404 else (o.error or f"http-{o.status}"))
             summary = o.summary or {"no-endpoints": "connection refused (the Service has no ready endpoints)", "blocked": "no answer (a NetworkPolicy drops it: timeout)"}.get(verdict, "")
             data = {

@@ -50,6 +50,7 @@ def add_cluster_parser(subparsers: Any) -> None:
 
     status = sub.add_parser("status", help="nodes, CNI, DNS, LoadBalancer/Ingress provider, NetworkPolicy enforcement")
     common(status)
+    status.add_argument("--context", default=None, help="show this kube context's cluster (default: kind-NAME)")
     status.set_defaults(func=cmd_status)
 
     doctor = sub.add_parser("doctor", help="live self-test with a fix hint per failing line")
@@ -236,9 +237,10 @@ def cmd_status(args: argparse.Namespace, runner: Runner | None = None) -> int:
     from grader.kube.client import KubeClient
 
     runner = runner or SubprocessRunner()
-    context = context_name(args.name)
+    named = getattr(args, "context", None)
+    context = named or context_name(args.name)
     try:
-        client = KubeClient.connect(context, explicit=False)
+        client = KubeClient.connect(context, explicit=named is not None)
     except UnsafeTargetError as exc:
         console.print(f"[red]✗[/red] {exc}")
         return 1
@@ -247,6 +249,12 @@ def cmd_status(args: argparse.Namespace, runner: Runner | None = None) -> int:
         console.print(f"[red]✗[/red] API server of {context} not reachable: {why}. Is Docker running? "
                       "Then `grade cluster up` (it reuses the cluster).")
         return 1
+    version = client.server_version()
+    too_old = versions.server_version_problem(version) if version else None
+    if too_old:
+        console.print(f"[red]✗[/red] Kubernetes {version}: {too_old.removeprefix(f'the cluster runs Kubernetes {version}, ')}.")
+    else:
+        console.print(f"Kubernetes: {version or 'unknown (could not read /version)'} (pinned {versions.KUBERNETES_VERSION})")
     nodes = client.list("v1", "Node")
     for n in nodes:
         ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in n["status"].get("conditions", []))
@@ -273,7 +281,7 @@ def cmd_status(args: argparse.Namespace, runner: Runner | None = None) -> int:
     enforced = policy_enforcement(client.context, policy_engine)
     console.print(f"NetworkPolicy enforced: {enforced}"
                   + (" (run `grade cluster doctor` to find out)" if enforced == "unknown" else ""))
-    return 0
+    return 1 if too_old else 0
 
 
 def cmd_preload(args: argparse.Namespace, runner: Runner | None = None) -> int:

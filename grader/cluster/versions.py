@@ -100,6 +100,27 @@ NODE_DEBIAN_SUITE = "trixie"  # kind's base image is debian:trixie-slim
 LOCAL_NODE_IMAGE = NODE_IMAGE_TAG
 
 
+def _minor(version: str) -> tuple[int, int] | None:
+    """(major, minor) of "v1.37.0", "1.37", "v1.37.0-alpha.1+abc"; None when it is not such a version."""
+    import re
+
+    match = re.match(r"v?(\d+)\.(\d+)", version.strip())
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def server_version_problem(server: str, pin: str = KUBERNETES_VERSION) -> str | None:
+    """A plain sentence when the API server's version is older than the minor version the course is pinned to
+    (None when it is as new or newer, or unreadable). Patch releases do not matter: APIs change with minors."""
+    have, want = _minor(server), _minor(pin)
+    if have is None or want is None or have >= want:
+        return None
+    return (f"the cluster runs Kubernetes {server}, older than {pin} that the course is pinned to "
+            f"(grader/cluster/versions.py), so APIs and behaviour the lessons rely on may be missing "
+            f"(e.g. EndpointSlice in discovery.k8s.io/v1 came with v1.21, Service trafficDistribution with v1.33). "
+            f"This is the cluster, not your files: recreate it with `grade cluster down && grade cluster up`, "
+            f"which creates {pin}")
+
+
 def source_build_pins() -> dict[str, str]:
     """The pins .ci/build uses, as shell-safe NAME=value pairs (NAME upper-case)."""
     names = ("KIND_VERSION", "KUBERNETES_VERSION", "KUBERNETES_STAGING_VERSION", "ETCD_VERSION", "ETCD_IMAGE",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +39,43 @@ from grader.kube.safety import (
 
 FIELD_MANAGER = "grade"
 
+# Answers that say "not now" rather than "not this": a conflicting write, throttling, a busy or restarting API
+# server. The client retries them with growing pauses (or the server's Retry-After) before giving up.
+TRANSIENT_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
+RETRY_PAUSES = (0.5, 1.0, 2.0, 4.0)  # seconds before each retry: 7.5 s in all
+NAMESPACE_GONE_TIMEOUT = 120.0  # seconds to wait for a namespace deleted a moment ago to finish terminating
+
 
 class KubeError(SetupError):
     """An API call failed; the message names the object and the API's reason.
 
     `status` is the HTTP status of the API's answer (None when there was none), `reason` its message.
+    `transient`: the API answered "not now" (TRANSIENT_STATUSES) even after the retries; `ours`: the failure
+    is the cluster's or the grader's, not something in the learner's files (no learner advice fits it).
     """
 
-    def __init__(self, message: str, *, status: int | None = None, reason: str = "") -> None:
+    def __init__(self, message: str, *, status: int | None = None, reason: str = "", transient: bool | None = None,
+                 ours: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason or message
+        self.transient = status in TRANSIENT_STATUSES if transient is None else transient
+        self.ours = ours
+
+
+def is_terminating(obj: dict[str, Any] | None) -> bool:
+    """Whether an object (typically a Namespace) is being deleted: it has a deletionTimestamp."""
+    return bool(obj) and bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def retry_after(exc: ApiException) -> float | None:
+    """The server's Retry-After (seconds) on a 429 or 503, when it sent one."""
+    headers = getattr(exc, "headers", None) or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return min(float(value), 10.0) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def kubeconfig_paths(kubeconfig: str | None = None) -> list[Path]:
@@ -80,11 +108,29 @@ def context_server(context: str, kubeconfig: str | None = None) -> str | None:
 class KubeClient:
     """The API calls the live backend, the doctor and cleanup make, on one context."""
 
-    def __init__(self, api_client: k8s.ApiClient, context: str = DEFAULT_CONTEXT) -> None:
+    def __init__(self, api_client: k8s.ApiClient, context: str = DEFAULT_CONTEXT, *,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         self.api_client = api_client
         self.context = context
         self.core = k8s.CoreV1Api(api_client)
         self._dynamic: DynamicClient | None = None
+        self.sleep = sleep
+        self.clock = clock
+        self.retries: list[str] = []  # one line per transient answer that was retried (evidence for a report)
+        self._server_version: str | None = None
+
+    def _retrying(self, what: str, call: Callable[[], Any]) -> Any:
+        """`call()`, retried after RETRY_PAUSES while the API answers with a transient status."""
+        for attempt in range(len(RETRY_PAUSES) + 1):
+            try:
+                return call()
+            except ApiException as exc:
+                if exc.status not in TRANSIENT_STATUSES or attempt == len(RETRY_PAUSES):
+                    raise
+                pause = retry_after(exc) or RETRY_PAUSES[attempt]
+                self.retries.append(f"{what}: HTTP {exc.status} ({api_reason(exc)}); retried after {pause:g} s")
+                self.sleep(pause)
+        raise AssertionError("unreachable")
 
     @classmethod
     def connect(
@@ -128,10 +174,42 @@ class KubeClient:
             try:
                 return self.dynamic.resources.get(api_version=api_version, kind=kind)
             except ResourceNotFoundError:
+                too_old = self.version_problem()
+                if too_old:  # the cluster, not the learner's apiVersion
+                    raise KubeError(f"the cluster does not serve {kind} in {api_version}: {too_old}",
+                                    status=404, ours=True) from None
                 raise KubeError(
                     f"the cluster does not serve {kind} in {api_version}; check apiVersion and kind "
-                    "(for Gateway API kinds, is cloud-provider-kind running? see `grade cluster doctor`)"
+                    "(for Gateway API kinds, is cloud-provider-kind running? see `grade cluster doctor`)",
+                    status=404,
                 ) from None
+
+    def serves(self, api_version: str, kind: str) -> bool:
+        """Whether the cluster serves this kind, from the discovery already read (no new discovery)."""
+        try:
+            self.dynamic.resources.get(api_version=api_version, kind=kind)
+        except ResourceNotFoundError:
+            return False
+        except Exception:  # noqa: BLE001 - unreadable discovery: treat the kind as not served
+            return False
+        return True
+
+    def server_version(self) -> str | None:
+        """The API server's gitVersion (e.g. "v1.37.0"), read once from /version; None when unreadable."""
+        if self._server_version is None:
+            try:
+                info = self._retrying("reading /version", lambda: k8s.VersionApi(self.api_client).get_code())
+                self._server_version = str(info.git_version or "")
+            except Exception:  # noqa: BLE001 - only the explanation depends on it
+                return None
+        return self._server_version or None
+
+    def version_problem(self) -> str | None:
+        """A plain sentence when the server is older than the course's pin (None when new enough or unknown)."""
+        from grader.cluster.versions import server_version_problem
+
+        version = self.server_version()
+        return server_version_problem(version) if version else None
 
     def apply(self, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
         """Server-side apply `obj` (field manager "grade", force conflicts); returns the object as stored."""
@@ -140,12 +218,12 @@ class KubeClient:
         ns = namespace if res.namespaced else None
         if ns:
             body.setdefault("metadata", {})["namespace"] = ns
+        name = (obj.get("metadata") or {}).get("name")
         try:
-            out = self.dynamic.server_side_apply(
+            out = self._retrying(f"applying {obj['kind']} {name}", lambda: self.dynamic.server_side_apply(
                 res, body=body, namespace=ns, field_manager=FIELD_MANAGER, force_conflicts=True
-            )
+            ))
         except ApiException as exc:
-            name = (obj.get("metadata") or {}).get("name")
             reason = api_reason(exc)
             raise KubeError(f"applying {obj['kind']} {name!r}: {reason}", status=exc.status, reason=reason) from None
         return out.to_dict() if hasattr(out, "to_dict") else dict(out)
@@ -154,7 +232,7 @@ class KubeClient:
         """The object as a dict, or None when it does not exist."""
         res = self.resource(api_version, kind)
         try:
-            return self.dynamic.get(res, name=name, namespace=namespace).to_dict()
+            return self._retrying(f"reading {kind} {name}", lambda: self.dynamic.get(res, name=name, namespace=namespace)).to_dict()
         except NotFoundError:
             return None
 
@@ -163,16 +241,32 @@ class KubeClient:
     ) -> list[dict[str, Any]]:
         """Objects as dicts, in `namespace` (None: all namespaces, or cluster-scoped kinds)."""
         res = self.resource(api_version, kind)
-        out = self.dynamic.get(res, namespace=namespace, label_selector=label_selector).to_dict()
-        return list(out.get("items") or [])
+        out = self._retrying(f"listing {kind}", lambda: self.dynamic.get(res, namespace=namespace, label_selector=label_selector))
+        return list(out.to_dict().get("items") or [])
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
-        """Delete one object; a missing object is fine."""
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
+               propagation: str = "Background", grace_period: int | None = None) -> None:
+        """Delete one object; a missing object is fine.
+
+        `propagation` "Foreground" keeps the object until its dependents (a Deployment's pods) are gone, so
+        waiting for it (`wait_gone`) waits for them too; `grace_period` overrides the pods' own.
+        """
         res = self.resource(api_version, kind)
         try:
-            self.dynamic.delete(res, name=name, namespace=namespace, propagation_policy="Background")
+            self._retrying(f"deleting {kind} {name}", lambda: self.dynamic.delete(
+                res, name=name, namespace=namespace, propagation_policy=propagation, grace_period_seconds=grace_period))
         except NotFoundError:
             pass
+
+    def wait_gone(self, api_version: str, kind: str, name: str, namespace: str | None = None,
+                  timeout: float = 90.0) -> bool:
+        """Poll until the object no longer exists (True), or `timeout` seconds pass (False)."""
+        deadline = self.clock() + timeout
+        while self.get(api_version, kind, name, namespace) is not None:
+            if self.clock() >= deadline:
+                return False
+            self.sleep(1.0)
+        return True
 
     # ---- namespaces the grader owns -----------------------------------------------------------
 
@@ -188,6 +282,16 @@ class KubeClient:
                 "the grader did not create it and will not modify it. Delete it yourself "
                 f"(`kubectl --context {self.context} delete namespace {name}`) or use another cluster."
             )
+        if is_terminating(existing):
+            # Deleted a moment ago (the last run's cleanup, a doctor run twice): nothing can be created in it
+            # until it is gone ("being terminated"), so wait for it, then create it afresh.
+            if not self.wait_gone("v1", "Namespace", name, timeout=NAMESPACE_GONE_TIMEOUT):
+                raise KubeError(
+                    f"namespace {name!r} is still being deleted {NAMESPACE_GONE_TIMEOUT:.0f} s after an earlier run "
+                    f"deleted it, so the grader cannot create anything in it yet. Something in it is slow to go: "
+                    f"`kubectl --context {self.context} get all -n {name}`; grade again once "
+                    f"`kubectl --context {self.context} get namespace {name}` says NotFound.",
+                    status=409, transient=False, ours=True)
         self.apply(
             {"apiVersion": "v1", "kind": "Namespace",
              "metadata": {"name": name, "labels": lesson_namespace_labels(lesson, labels)}}

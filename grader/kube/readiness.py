@@ -158,7 +158,8 @@ def ingress_problem(ingress: dict[str, Any], default_class: str = "cloud-provide
         why = f"its ingressClassName {cls!r} is not served here (the course's controller serves {default_class!r})"
     else:
         why = "the ingress controller (cloud-provider-kind) has not published an address: is it running?"
-    return f"Ingress {ns}/{name} has no address yet: {why}. Run `grade cluster doctor`."
+    end = "" if why.endswith("?") else "."  # no "?." after a question
+    return f"Ingress {ns}/{name} has no address yet: {why}{end} Run `grade cluster doctor`."
 
 
 class PodSource(Protocol):

@@ -78,8 +78,9 @@ def check_manifests_allowed(manifests: Iterable[Any], allowed_namespaces: Iterab
             )
         elif ns is not None and ns not in allowed:
             problems.append(
-                f"{where}{kind} {name!r} is in namespace {ns!r}, outside this lesson ({shown}). "
-                "Change metadata.namespace, or leave it out to use the lesson's namespace."
+                f"{where}{kind} {name!r} is in namespace {ns!r}, outside this lesson ({shown}): the grader creates "
+                "and changes objects only in the lesson's namespaces, so it cannot grade this file live as it is. "
+                "`--sim` grades it on the simulator as written."
             )
     return problems
 
