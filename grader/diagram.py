@@ -44,6 +44,7 @@ _SHAPES = {  # our names -> Graphviz shape and style
     "round": ("box", "rounded,filled,bold"),  # a Service: a rounded box with a heavier border
     "hex": ("hexagon", "filled"),
     "para": ("parallelogram", "filled"),
+    "square": ("box", "filled"),  # square corners: a parallelogram's slant widens a left-to-right drawing
     "ellipse": ("ellipse", "filled"),
 }
 
@@ -143,13 +144,22 @@ class Diagram:
         return self.graph().string()
 
     def svg(self) -> str | None:
-        """The drawing as SVG text, or None when pygraphviz is not installed."""
+        """The drawing as SVG text, or None when pygraphviz is not installed. When the chosen direction
+        comes out so wide that a viewer would shrink its text below MIN_TEXT_PX (text widths depend on
+        the fonts of the machine that draws it), the other direction is tried and the more readable
+        drawing kept."""
         if self._svg is None:
             try:
                 graph = self.graph()
             except ImportError:
                 return None
-            self._svg = render_svg(graph)
+            svg = render_svg(graph)
+            if smallest_text_px(svg) < MIN_TEXT_PX:
+                graph.graph_attr["rankdir"] = "LR" if self.direction == "TB" else "TB"
+                other = render_svg(graph)
+                if smallest_text_px(other) > smallest_text_px(svg):
+                    svg = other
+            self._svg = svg
         return self._svg
 
     def text(self) -> str:

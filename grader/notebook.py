@@ -291,7 +291,9 @@ def topology(lab: Lab, all_namespaces: bool = False) -> Diagram:
                 d.node(_id("np_" + pol.key), f"policy {pol.name}\n{types}", shape="hex", fill=POLICY, frame=frame)
         for ing in world.ingresses:
             if ing.namespace == ns:
-                d.node(_id("ing_" + ing.key), f"Ingress {ing.name}", shape="para", fill=INGRESS, frame=frame)
+                hosts = _ingress_hosts(ing)
+                one_host = f"\nhost {hosts[0]}" if len(hosts) == 1 else ""
+                d.node(_id("ing_" + ing.key), f"Ingress {ing.name}{one_host}", shape="square", fill=INGRESS, frame=frame)
 
     for s in world.services:
         if not drawn(s.namespace):
@@ -310,12 +312,26 @@ def topology(lab: Lab, all_namespaces: bool = False) -> Diagram:
     for ing in world.ingresses:
         if not drawn(ing.namespace):
             continue
+        # an Ingress with one host names it in its box and labels its arrows with the path alone: left to right,
+        # every label's width adds to the drawing's, and a wide drawing is shrunk until its text is unreadable
+        single = len(_ingress_hosts(ing)) == 1
         for rule in ing.spec.get("rules") or []:
             for path in (rule.get("http") or {}).get("paths") or []:
                 name = ((path.get("backend") or {}).get("service") or {}).get("name")
                 if name and world.service(ing.namespace or "", name):
-                    d.edge(_id("ing_" + ing.key), _id("svc_" + f"{ing.namespace}/{name}"), f"{rule.get('host') or '*'}\n{path.get('path', '/')}")  # two lines: the diagram stays narrow
+                    where = path.get("path", "/") if single else f"{rule.get('host') or '*'}\n{path.get('path', '/')}"
+                    d.edge(_id("ing_" + ing.key), _id("svc_" + f"{ing.namespace}/{name}"), where)
     return d
+
+
+def _ingress_hosts(ing: Any) -> list[str]:
+    """The distinct hosts of an Ingress's rules in order ('*' for a rule without a host)."""
+    hosts: list[str] = []
+    for rule in ing.spec.get("rules") or []:
+        host = rule.get("host") or "*"
+        if host not in hosts:
+            hosts.append(host)
+    return hosts
 
 
 def _world(lab: Lab) -> Any:
