@@ -575,20 +575,19 @@ def targets_and_growth(runner: Runner, args: argparse.Namespace) -> None:
         for mode in args.modes:
             print(f"\n== growth with pods (varied, 200 policies, {mode})")
             grow = [runner.measure("varied", n, 200, mode, no_limit=True) for n in args.pods]
-            print_rows(grow)
-            ok = [r for r in grow if r["status"] == 0]
-            if len(ok) >= 2:
-                xs = [r["pods"] for r in ok]
-                print(f"fitted exponent: wall time ~ pods^{fitted_exponent(xs, [r['median'] for r in ok]):.2f}, "
-                      f"CPU time ~ pods^{fitted_exponent(xs, [r['cpu'] for r in ok]):.2f}")
+            print_growth(grow, "pods")
         print("\n== growth with policies (varied, 1,000 pods, text)")
-        grow = [runner.measure("varied", 1000, n, "text") for n in args.policies]
-        print_rows(grow)
-        ok = [r for r in grow if r["status"] == 0]
-        if len(ok) >= 2:
-            xs = [r["policies"] for r in ok]
-            print(f"fitted exponent: wall time ~ policies^{fitted_exponent(xs, [r['median'] for r in ok]):.2f}, "
-                  f"CPU time ~ policies^{fitted_exponent(xs, [r['cpu'] for r in ok]):.2f}")
+        print_growth([runner.measure("varied", 1000, n, "text") for n in args.policies], "policies")
+
+
+def print_growth(grow: list[dict], axis: str) -> None:
+    """The rows of a growth table and the exponent fitted to those that succeeded, along `axis` (pods or policies)."""
+    print_rows(grow)
+    ok = [r for r in grow if r["status"] == 0]
+    if len(ok) >= 2:
+        xs = [r[axis] for r in ok]
+        print(f"fitted exponent: wall time ~ {axis}^{fitted_exponent(xs, [r['median'] for r in ok]):.2f}, "
+              f"CPU time ~ {axis}^{fitted_exponent(xs, [r['cpu'] for r in ok]):.2f}")
 
 
 def extras(runner: Runner, args: argparse.Namespace) -> None:

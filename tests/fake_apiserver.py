@@ -470,11 +470,16 @@ def kubelet(api):
 
 
 class FakeTime:
+    """An injected clock: sleep() moves it on at once and records each pause, so tests assert on the
+    pauses the code chose, never on how long the machine took."""
+
     def __init__(self):
         self.now = 0.0
+        self.sleeps: list[float] = []
 
     def clock(self):
         return self.now
 
     def sleep(self, seconds):
+        self.sleeps.append(seconds)
         self.now += seconds

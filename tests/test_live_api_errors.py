@@ -20,7 +20,7 @@ import yaml
 from kubernetes import client as k8s
 from rich.console import Console
 
-from fake_apiserver import FakeApiServer
+from fake_apiserver import FakeApiServer, FakeTime
 from grader.backends.live import LiveBackend
 from grader.checks import LessonReport, SetupError
 from grader.cluster import cli as cluster_cli
@@ -40,23 +40,10 @@ def api():
         yield server
 
 
-class Pauses:
-    def __init__(self):
-        self.taken: list[float] = []
-        self.now = 0.0
-
-    def sleep(self, seconds):
-        self.taken.append(seconds)
-        self.now += seconds
-
-    def clock(self):
-        return self.now
-
-
 def kube_for(api, pauses=None):
     cfg = k8s.Configuration()
     cfg.host = api.url
-    pauses = pauses or Pauses()
+    pauses = pauses or FakeTime()
     return KubeClient(k8s.ApiClient(cfg), "kind-course", sleep=pauses.sleep, clock=pauses.clock)
 
 
@@ -82,19 +69,19 @@ def failing(times, code, reason, message, method="PATCH", retry_after=None):
 @pytest.mark.parametrize("code, reason", [(503, "ServiceUnavailable"), (500, "InternalError"), (429, "TooManyRequests"),
                                           (409, "Conflict"), (504, "Timeout")])
 def test_a_transient_answer_is_retried_with_growing_pauses(api, code, reason):
-    pauses = Pauses()
+    pauses = FakeTime()
     api.fault = failing(2, code, reason, "the server is currently unable to handle the request")
     LiveBackend(kube_for(api, pauses), "lesson1", ["lesson1"], ready_timeout=1).apply(
         load_text(CONFIGMAP, "work/lesson1/settings.yaml", namespace="lesson1"))
     assert api.get("ConfigMap", "settings", "lesson1") is not None
-    assert pauses.taken[:2] == [0.5, 1.0]
+    assert pauses.sleeps[:2] == [0.5, 1.0]
 
 
 def test_retry_after_is_honoured(api):
-    pauses = Pauses()
+    pauses = FakeTime()
     api.fault = failing(1, 429, "TooManyRequests", "too many requests, please try again later", retry_after=3)
     kube_for(api, pauses).apply(yaml.safe_load(CONFIGMAP), namespace="default")
-    assert pauses.taken == [3.0]
+    assert pauses.sleeps == [3.0]
 
 
 def test_a_transient_answer_that_persists_blames_the_cluster_not_the_file(api):
@@ -111,11 +98,11 @@ def test_a_transient_answer_that_persists_blames_the_cluster_not_the_file(api):
 
 def test_a_learners_mistake_is_not_retried(api):
     api.validate = lambda obj: (422, "Invalid", "data[a b]: Invalid value: must be a valid key") if obj["kind"] == "ConfigMap" else None
-    pauses = Pauses()
+    pauses = FakeTime()
     with pytest.raises(SetupError, match="what to do: fix the field named above"):
         LiveBackend(kube_for(api, pauses), "lesson1", ["lesson1"], ready_timeout=1).apply(
             load_text(CONFIGMAP, "work/lesson1/settings.yaml", namespace="lesson1"))
-    assert pauses.taken == []
+    assert pauses.sleeps == []
 
 
 # ---- 7. the grader's own objects ---------------------------------------------------------------------

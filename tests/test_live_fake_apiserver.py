@@ -9,7 +9,7 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
-from fake_apiserver import ExecScript, FakeApiServer, exit_status
+from fake_apiserver import ExecScript, FakeApiServer, FakeTime, exit_status
 from grader.backends.live import LiveBackend, ManifestsRefused, live_backend_available
 from grader.kube.client import FIELD_MANAGER, KubeClient
 from grader.kube.readiness import KubePodSource, wait_until_ready
@@ -144,19 +144,6 @@ def test_apply_into_an_existing_system_namespace_is_refused(api, kube):
     with pytest.raises(UnsafeTargetError, match="'kube-system' already exists"):
         LiveBackend(kube).apply([Manifest({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}, "kube-system")])
     assert api.get("ConfigMap", "x", "kube-system") is None
-
-
-class FakeTime:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def test_expected_connection_is_retried_until_the_policy_is_programmed(api, kube):
